@@ -1,0 +1,44 @@
+# easgw developer targets. Every target creates the venv and installs on first use.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: venv lint format typecheck pytest test bench bench-codec clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+lint: $(STAMP)
+	@echo "== ruff"; start=$$(date +%s); \
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . ; rc=$$?; \
+	echo "== ruff: $$(( $$(date +%s) - start ))s"; exit $$rc
+
+format: $(STAMP)
+	$(VENV)/bin/ruff format . && $(VENV)/bin/ruff check --fix .
+
+typecheck: $(STAMP)
+	@echo "== mypy"; start=$$(date +%s); \
+	$(VENV)/bin/mypy; rc=$$?; \
+	echo "== mypy: $$(( $$(date +%s) - start ))s"; exit $$rc
+
+pytest: $(STAMP)
+	@echo "== pytest"; start=$$(date +%s); \
+	$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
+	echo "== pytest: $$(( $$(date +%s) - start ))s"; exit $$rc
+
+# The one command CI runs (.ci/run) and the README gives.
+test: lint typecheck pytest
+
+bench: bench-codec
+
+bench-codec: $(STAMP)
+	$(PY) bench/codec.py
+
+clean:
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis build *.egg-info
