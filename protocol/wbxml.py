@@ -26,7 +26,8 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from typing import Final
+from collections.abc import Iterator
+from typing import Final, NoReturn
 
 from lxml import etree
 
@@ -129,17 +130,22 @@ def _prefix(page: CodePage) -> str:
     return page.name
 
 
-_Row = tuple[tuple[str, str, str] | None, ...]
+_Row = tuple[tuple[bytes, bytes, bytes, bytes] | None, ...]
 
 
 def _tag_tables() -> tuple[_Row, ...]:
-    """Per page, 64 entries: token -> (open tag start, empty tag, close tag)."""
+    """Per page, 64 entries: token -> (open tag start, empty tag, close tag, open tag)."""
     tables = []
     for page in PAGES:
-        row: list[tuple[str, str, str] | None] = [None] * 64
+        row: list[tuple[bytes, bytes, bytes, bytes] | None] = [None] * 64
         for token, name in page.tags.items():
-            qname = f"{_prefix(page)}:{name}"
-            row[token] = (f"<{qname}", f"<{qname}/>", f"</{qname}>")
+            qname = f"{_prefix(page)}:{name}".encode("ascii")
+            row[token] = (
+                b"<" + qname,
+                b"<" + qname + b"/>",
+                b"</" + qname + b">",
+                b"<" + qname + b">",
+            )
         tables.append(tuple(row))
     return tuple(tables)
 
@@ -147,16 +153,19 @@ def _tag_tables() -> tuple[_Row, ...]:
 _TAGS: Final = _tag_tables()
 
 
-def _escape(text: str) -> str:
-    """Escape text for XML content; ``\r`` too, which a parser would normalise."""
-    if "&" in text:
-        text = text.replace("&", "&amp;")
-    if "<" in text:
-        text = text.replace("<", "&lt;")
-    if ">" in text:
-        text = text.replace(">", "&gt;")
-    if "\r" in text:
-        text = text.replace("\r", "&#13;")
+_NEEDS_ESCAPE: Final = re.compile(b"[&<>\r]").search
+
+
+def _escape(text: bytes) -> bytes:
+    """Escape UTF-8 text for XML content; ``\r`` too, which a parser would normalise."""
+    if b"&" in text:
+        text = text.replace(b"&", b"&amp;")
+    if b"<" in text:
+        text = text.replace(b"<", b"&lt;")
+    if b">" in text:
+        text = text.replace(b">", b"&gt;")
+    if b"\r" in text:
+        text = text.replace(b"\r", b"&#13;")
     return text
 
 
@@ -193,14 +202,9 @@ class _Reader:
                 return value, pos + count + 1
         raise WbxmlError(pos, f"{what}: mb_u_int32 longer than 5 bytes")
 
-    def cstring(self, pos: int, what: str) -> tuple[str, int]:
-        end = self.data.find(b"\x00", pos)
-        if end < 0:
-            raise WbxmlError(pos, f"unterminated {what}")
-        return _text(self.data[pos:end], pos, what), end + 1
 
-
-def _text(raw: bytes, pos: int, what: str) -> str:
+def _check_text(raw: bytes, pos: int, what: str) -> str:
+    """Decode one string strictly, naming the offset of the first bad character."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -240,7 +244,13 @@ def decode(
         raise WbxmlError(max_bytes, f"document of {len(data)} bytes exceeds the {max_bytes} limit")
     reader = _Reader(bytes(data))
     string_table, pos = _header(reader)
-    return _decode_body(reader, pos, string_table, max_depth=max_depth)
+    try:
+        return _decode_body(reader, pos, string_table, max_depth=max_depth, careful=False)
+    except etree.XMLSyntaxError as exc:
+        # Fast path failed: a string holds bytes XML cannot carry.  A careful pass
+        # that checks every string names the offset; it always raises.
+        _decode_body(reader, pos, string_table, max_depth=max_depth, careful=True)
+        raise WbxmlError(0, f"document cannot be represented as XML: {exc}") from None
 
 
 def decode_fragment(
@@ -270,17 +280,25 @@ def _decode_body(  # noqa: C901, PLR0912, PLR0915 - one flat token loop is the f
     string_table: bytes,
     *,
     max_depth: int,
+    careful: bool,
 ) -> etree._Element:
+    """Scan the tokens, writing XML text (UTF-8), and parse it once.
+
+    Strings are copied as raw bytes; lxml validates them.  With ``careful``,
+    every string is checked here first, so that a bad one is reported with
+    its offset (the fast path's parser error cannot say where it was).
+    """
     data = reader.data
     end = reader.end
-    out: list[str] = []
+    out: list[bytes] = []
     append = out.append
-    closes: list[str] = []  # close tag of each open element
+    closes: list[bytes] = []  # close tag of each open element
     states: list[int] = []  # state of each open element
-    texts: list[str] = []  # pieces of the innermost element's text
+    texts: list[bytes] = []  # pieces of the innermost element's text
     page = 0
     tags = _TAGS[0]
-    pages_used = {0}
+    pages_used: set[int] = set()
+    new_page = True
     markers = False
     empties = False
     root_done = False
@@ -298,16 +316,34 @@ def _decode_body(  # noqa: C901, PLR0912, PLR0915 - one flat token loop is the f
                 raise WbxmlError(
                     pos, f"unknown tag {low:#04x} on code page {page} ({PAGES[page].name})"
                 )
+            if new_page:
+                pages_used.add(page)
+                new_page = False
             if states:
                 state = states[-1]
                 if state == _FRESH:
-                    append(">")
+                    append(b">")
                     states[-1] = _CHILDREN
                 elif state != _CHILDREN:
                     raise WbxmlError(pos, "an element holds both text and elements")
                 if len(states) >= max_depth:
                     raise WbxmlError(pos, f"nesting deeper than {max_depth}")
             if b & 0x40:
+                # Fast path for the commonest shape, a leaf with one string:
+                # tag STR_I text 00 END -> <tag>text</tag> in one step.
+                if pos + 1 < end and data[pos + 1] == _STR_I:
+                    stop = data.find(b"\x00", pos + 2)
+                    if stop > pos + 2 and stop + 1 < end and data[stop + 1] == _END:
+                        piece = data[pos + 2 : stop]
+                        if careful:
+                            _check_text(piece, pos + 2, "inline string")
+                        if _NEEDS_ESCAPE(piece):
+                            piece = _escape(piece)
+                        append(entry[3] + piece + entry[2])
+                        if not states:
+                            root_done = True
+                        pos = stop + 2
+                        continue
                 append(entry[0])
                 closes.append(entry[2])
                 states.append(_FRESH)
@@ -323,15 +359,17 @@ def _decode_body(  # noqa: C901, PLR0912, PLR0915 - one flat token loop is the f
             state = states.pop()
             close = closes.pop()
             if state == _FRESH:
-                append(' w:content="1"/>')
+                append(b' w:content="1"/>')
                 markers = True
             elif state == _TEXT:
-                text = texts[0] if len(texts) == 1 else "".join(texts)
+                text = texts[0] if len(texts) == 1 else b"".join(texts)
                 texts.clear()
                 if text:
-                    append(">" + _escape(text) + close)
+                    if _NEEDS_ESCAPE(text):
+                        text = _escape(text)
+                    append(b">" + text + close)
                 else:
-                    append(' w:empty="1">' + close)
+                    append(b' w:empty="1">' + close)
                     markers = empties = True
             else:
                 append(close)
@@ -343,9 +381,10 @@ def _decode_body(  # noqa: C901, PLR0912, PLR0915 - one flat token loop is the f
             number = reader.byte(pos + 1, "code page number")
             if number >= len(PAGES):
                 raise WbxmlError(pos + 1, f"unknown code page {number}")
-            page = number
-            tags = _TAGS[number]
-            pages_used.add(number)
+            if number != page:
+                page = number
+                tags = _TAGS[number]
+                new_page = True
             pos += 2
             continue
         if b in (_STR_I, _STR_T):
@@ -353,13 +392,15 @@ def _decode_body(  # noqa: C901, PLR0912, PLR0915 - one flat token loop is the f
                 stop = data.find(b"\x00", pos + 1)
                 if stop < 0:
                     raise WbxmlError(pos, "unterminated inline string")
-                raw = data[pos + 1 : stop]
-                piece = _text(raw, pos + 1, "inline string") if raw else ""
+                piece = data[pos + 1 : stop]
+                if careful:
+                    _check_text(piece, pos + 1, "inline string")
                 next_pos = stop + 1
             else:
                 index, next_pos = reader.mb_u_int32(pos + 1, "string table reference")
                 piece = _table_string(string_table, index, pos)
-            _in_text_position(states, pos, root_done)
+            if not states:
+                _outside_root(pos, root_done)
             if states[-1] == _FRESH:
                 states[-1] = _TEXT
             elif states[-1] != _TEXT:
@@ -371,13 +412,12 @@ def _decode_body(  # noqa: C901, PLR0912, PLR0915 - one flat token loop is the f
             length, start = reader.mb_u_int32(pos + 1, "opaque length")
             if length > end - start:
                 raise WbxmlError(pos, f"opaque length {length} runs past the end")
-            _in_text_position(states, pos, root_done)
+            if not states:
+                _outside_root(pos, root_done)
             if states[-1] != _FRESH:
                 raise WbxmlError(pos, "opaque data must be an element's only content")
             states[-1] = _OPAQUE_STATE
-            append(
-                ' w:opaque="1">' + base64.b64encode(data[start : start + length]).decode("ascii")
-            )
+            append(b' w:opaque="1">' + base64.b64encode(data[start : start + length]))
             markers = True
             pos = start + length
             continue
@@ -390,19 +430,20 @@ def _decode_body(  # noqa: C901, PLR0912, PLR0915 - one flat token loop is the f
     return _parse(out, pages_used, markers=markers, empties=empties)
 
 
-def _in_text_position(states: list[int], pos: int, root_done: bool) -> None:
-    if not states:
-        where = "after the root element" if root_done else "before the root element"
-        raise WbxmlError(pos, f"character data {where}")
+def _outside_root(pos: int, root_done: bool) -> NoReturn:
+    where = "after the root element" if root_done else "before the root element"
+    raise WbxmlError(pos, f"character data {where}")
 
 
-def _table_string(table: bytes, index: int, pos: int) -> str:
+def _table_string(table: bytes, index: int, pos: int) -> bytes:
     if index >= len(table):
         raise WbxmlError(pos, f"string table reference {index} past the table's end")
     stop = table.find(b"\x00", index)
     if stop < 0:
         raise WbxmlError(pos, f"string table entry {index} is unterminated")
-    return _text(table[index:stop], pos, "string table entry")
+    raw = table[index:stop]
+    _check_text(raw, pos, "string table entry")
+    return raw
 
 
 _PARSER: Final = etree.XMLParser(
@@ -410,7 +451,13 @@ _PARSER: Final = etree.XMLParser(
 )
 
 
-def _parse(out: list[str], pages_used: set[int], *, markers: bool, empties: bool) -> etree._Element:
+def _parse(
+    out: list[bytes], pages_used: set[int], *, markers: bool, empties: bool
+) -> etree._Element:
+    """Declare the namespaces on the root and parse the XML text once.
+
+    Raises lxml's XMLSyntaxError when a string holds what XML cannot carry.
+    """
     declarations = "".join(
         f' xmlns:{_prefix(PAGES[number])}="{PAGES[number].namespace}"'
         for number in sorted(pages_used)
@@ -419,13 +466,14 @@ def _parse(out: list[str], pages_used: set[int], *, markers: bool, empties: bool
         declarations += f' xmlns:w="{MARKER_NS}"'
     first = out[0]
     # Insert the declarations right after the root's qualified name.
-    cut = len(first) - 2 if first.endswith("/>") else len(first)
-    out[0] = first[:cut] + declarations + first[cut:]
-    text = "".join(out)
-    try:
-        root = etree.fromstring(text, _PARSER)
-    except etree.XMLSyntaxError as exc:  # e.g. lxml's own depth limit
-        raise WbxmlError(0, f"document cannot be represented as XML: {exc}") from None
+    # The first piece is "<qname", "<qname/>" or "<qname>text</qname>".
+    cut = first.find(b">")
+    if cut < 0:
+        cut = len(first)
+    elif first[cut - 1] == ord("/"):
+        cut -= 1
+    out[0] = first[:cut] + declarations.encode("ascii") + first[cut:]
+    root = etree.fromstring(b"".join(out), _PARSER)
     if empties:
         for element in root.iter():
             if element.get(_EMPTY) == "1":
@@ -450,69 +498,81 @@ def encode(root: etree._Element) -> bytes:
     Comments and processing instructions are skipped (the ``.xml`` twins of
     fixtures cite spec sections in comments), and so is whitespace around
     child elements (pretty-printed input).
+
+    The walk keeps a stack of child iterators and writes a leaf (the
+    commonest element) in one step, without descending into it.
     """
     out = bytearray(HEADER)
     page = 0
     tokens = _TOKENS
-    needs_end: list[bool] = []
-    for event, element in etree.iterwalk(root, events=("start", "end")):
-        tag = element.tag
-        if not isinstance(tag, str):  # comments and processing instructions
-            continue
-        if event == "end":
-            if needs_end.pop():
-                out.append(_END)
-            continue
-        found = tokens.get(tag)
-        if found is None:
-            raise WbxmlEncodeError(len(out), f"unknown tag {tag}", element)
-        number, token = found
-        if number != page:
-            out += bytes((_SWITCH_PAGE, number))
-            page = number
-        needs_end.append(_encode_start(out, element, token))
-        tail = element.tail
-        if tail and element is not root and not tail.isspace():
-            raise WbxmlEncodeError(len(out), "text between elements", element)
-    return bytes(out)
+    # Comments make len() count nodes that are not elements; check the slow way then.
+    exact = next(root.iter(etree.Comment, etree.ProcessingInstruction), None) is not None
+    stack: list[Iterator[etree._Element]] = []
+    siblings: Iterator[etree._Element] = iter((root,))
+    while True:
+        for element in siblings:
+            tag = element.tag
+            if tag.__class__ is not str:  # a comment or processing instruction
+                continue
+            found = tokens.get(tag)
+            if found is None:
+                raise WbxmlEncodeError(len(out), f"unknown tag {tag}", element)
+            number, token = found
+            if number != page:
+                out += bytes((_SWITCH_PAGE, number))
+                page = number
+            tail = element.tail
+            if tail is not None and element is not root and not tail.isspace():
+                raise WbxmlEncodeError(len(out), "text between elements", element)
+            if len(element) and (not exact or _has_children(element)):
+                _encode_parent(out, element, token)
+                stack.append(siblings)
+                siblings = iter(element)
+                break
+            _encode_leaf(out, element, token)
+        else:
+            if not stack:
+                return bytes(out)
+            out.append(_END)
+            siblings = stack.pop()
 
 
 def _has_children(element: etree._Element) -> bool:
-    if not len(element):
-        return False
     return any(isinstance(child.tag, str) for child in element)
 
 
-def _encode_start(out: bytearray, element: etree._Element, token: int) -> bool:
-    """Write an element's tag and any text; True when an END must follow its children."""
-    keys: list[str] = element.keys()  # type: ignore[assignment]  # lxml-stubs: str|bytes
+def _encode_parent(out: bytearray, element: etree._Element, token: int) -> None:
+    """Write the tag of an element with child elements (its END comes after them)."""
+    names = element.keys()
+    if names:
+        extra = [name for name in names if name not in _MARKER_ATTRIBUTES]
+        if extra:
+            raise WbxmlEncodeError(len(out), f"attribute {extra[0]!s} has no WBXML form", element)
+        if any(element.get(name) == "1" for name in _MARKER_ATTRIBUTES):
+            raise WbxmlEncodeError(len(out), "a marked element cannot have children", element)
     text = element.text
-    if keys:
-        marker = _encode_marked(out, element, token, keys)
-        if marker is not None:
-            return marker
-    if _has_children(element):
-        if text is not None and not text.isspace():
-            raise WbxmlEncodeError(len(out), "an element holds both text and elements", element)
-        out.append(token | 0x40)
-        return True
+    if text is not None and not text.isspace():
+        raise WbxmlEncodeError(len(out), "an element holds both text and elements", element)
+    out.append(token | 0x40)
+
+
+def _encode_leaf(out: bytearray, element: etree._Element, token: int) -> None:
+    """Write an element without child elements, its text and END included."""
+    keys: list[str] = element.keys()  # type: ignore[assignment]  # lxml-stubs: str|bytes
+    if keys and _encode_marked(out, element, token, keys):
+        return
+    text = element.text
     if text is None:
         out.append(token)
-        return False
+        return
     raw = text.encode("utf-8")
     if b"\x00" in raw:
         raise WbxmlEncodeError(len(out), "text holds U+0000", element)
-    out.append(token | 0x40)
-    out.append(_STR_I)
-    out += raw
-    out.append(0)
-    return True
+    out += bytes((token | 0x40, _STR_I)) + raw + b"\x00\x01"
 
 
-def _encode_marked(
-    out: bytearray, element: etree._Element, token: int, keys: list[str]
-) -> bool | None:
-    """Write a marked element; None when no marker applies."""
+def _encode_marked(out: bytearray, element: etree._Element, token: int, keys: list[str]) -> bool:
+    """Write a marked leaf, END included; False when no marker applies."""
     extra = [name for name in keys if name not in _MARKER_ATTRIBUTES]
     if extra:
         raise WbxmlEncodeError(len(out), f"attribute {extra[0]} has no WBXML form", element)
@@ -520,19 +580,17 @@ def _encode_marked(
     if content + empty + opaque > 1:
         raise WbxmlEncodeError(len(out), "more than one marker on an element", element)
     if not (content or empty or opaque):
-        return None
-    if _has_children(element):
-        raise WbxmlEncodeError(len(out), "a marked element cannot have children", element)
+        return False
     text = element.text
     if content:
         if text:
             raise WbxmlEncodeError(len(out), "a w:content element must be empty", element)
         out += bytes((token | 0x40, _END))
-        return False
+        return True
     if empty:
         if text:
             raise WbxmlEncodeError(len(out), "a w:empty element must be empty", element)
-        out += bytes((token | 0x40, _STR_I, 0))
+        out += bytes((token | 0x40, _STR_I, 0, _END))
         return True
     try:
         raw = base64.b64decode(text or "", validate=True)
@@ -542,6 +600,7 @@ def _encode_marked(
     out.append(_OPAQUE_TOKEN)
     out += _mb_u_int32(len(raw))
     out += raw
+    out.append(_END)
     return True
 
 
