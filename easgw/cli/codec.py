@@ -1,31 +1,19 @@
-"""The ``easgw`` command line.
-
-Subcommands so far: ``decode`` and ``encode`` (the WBXML codec for testers).
-Errors go to stderr as one line and exit with status 2; never a traceback.
-"""
+"""``easgw decode`` and ``easgw encode``: the WBXML codec for testers."""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import sys
 import xml.parsers.expat
-from collections.abc import Sequence
 from typing import BinaryIO
 
 from lxml import etree
 
-from easgw import __version__
+from easgw.cli.errors import CliError
 from protocol import wbxml
-
-EXIT_USAGE = 2
 
 # The fragment wrapper (../shared/vectors/PROVENANCE.md): AirSync ApplicationData.
 _FRAGMENT_START = wbxml.HEADER + b"\x5d"
-
-
-class CliError(Exception):
-    """An error reported as one line on stderr, exit status 2."""
 
 
 def _read_input(name: str, stdin: BinaryIO) -> bytes:
@@ -38,7 +26,7 @@ def _read_input(name: str, stdin: BinaryIO) -> bytes:
         raise CliError(f"cannot read {name}: {exc.strerror}") from None
 
 
-def _cmd_decode(args: argparse.Namespace, stdin: BinaryIO, stdout: BinaryIO) -> int:
+def cmd_decode(args: argparse.Namespace, stdin: BinaryIO, stdout: BinaryIO) -> int:
     data = _read_input(args.file, stdin)
     try:
         root = wbxml.decode_fragment(data) if args.fragment else wbxml.decode(data)
@@ -48,7 +36,7 @@ def _cmd_decode(args: argparse.Namespace, stdin: BinaryIO, stdout: BinaryIO) -> 
     return 0
 
 
-def _cmd_encode(args: argparse.Namespace, stdin: BinaryIO, stdout: BinaryIO) -> int:
+def cmd_encode(args: argparse.Namespace, stdin: BinaryIO, stdout: BinaryIO) -> int:
     text = _read_input(args.file, stdin)
     parser = etree.XMLParser(resolve_entities=False, no_network=True, remove_comments=False)
     try:
@@ -99,14 +87,7 @@ def _position_of(text: bytes, root: etree._Element, element: etree._Element) -> 
     return (line, 0)
 
 
-def _build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="easgw",
-        description="easgw: an Exchange ActiveSync gateway with server-generated conference links.",
-    )
-    parser.add_argument("--version", action="version", version=f"easgw {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-
+def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     decode = commands.add_parser(
         "decode", help="print a WBXML document as XML", description="Decode WBXML to XML."
     )
@@ -118,7 +99,7 @@ def _build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="input is a header-less sequence of elements; print it inside AirSync:ApplicationData",
     )
-    decode.set_defaults(handler=_cmd_decode)
+    decode.set_defaults(handler=cmd_decode)
 
     encode = commands.add_parser(
         "encode", help="write XML as a WBXML document", description="Encode XML to WBXML."
@@ -129,23 +110,4 @@ def _build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="write only the children of an AirSync:ApplicationData root, without a header",
     )
-    encode.set_defaults(handler=_cmd_encode)
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status."""
-    parser = _build_parser()
-    args = parser.parse_args(argv)
-    try:
-        status: int = args.handler(args, sys.stdin.buffer, sys.stdout.buffer)
-    except CliError as exc:
-        sys.stderr.write(f"easgw {args.command}: {exc}\n")
-        return EXIT_USAGE
-    except BrokenPipeError:
-        return 0
-    return status
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    encode.set_defaults(handler=cmd_encode)

@@ -1,0 +1,113 @@
+"""The aiohttp application: ``create_app(config) -> web.Application``.
+
+Routes (paths matched case-insensitively, as phones and proxies vary):
+``/Microsoft-Server-ActiveSync`` (OPTIONS, POST), ``/autodiscover/autodiscover.xml``
+(POST, GET), ``/healthz`` (GET). Resources open and close in ``cleanup_ctx``;
+there are no module globals.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from aiohttp import web
+
+from easgw import autodiscover
+from easgw.commands import registry
+from easgw.config import Config
+from easgw.gateway import Gateway
+from easgw.http import CLIENT_ADDRESS, CONFIG_KEY, REGISTRY, SCHEME, eas_options, eas_post
+
+__all__ = ["GATEWAY", "create_app"]
+
+log = logging.getLogger(__name__)
+
+GATEWAY: web.AppKey[Gateway] = web.AppKey("gateway", Gateway)
+
+EAS_PATH = "/microsoft-server-activesync"
+AUTODISCOVER_PATHS = {"/autodiscover/autodiscover.xml"}
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
+
+
+def _trusted(config: Config) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    return [ipaddress.ip_network(entry, strict=False) for entry in config.server.trusted_proxies]
+
+
+@web.middleware
+async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Last line: HTTP errors as plain text, anything unexpected as a bare 500."""
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status >= 400 and exc.text is None:
+            exc.text = f"{exc.status} {exc.reason}\n"
+        raise
+    except Exception:
+        log.exception("unhandled error", extra={"path": request.path})
+        return web.Response(status=500, text="internal server error\n")
+
+
+def _proxy_middleware(config: Config) -> Middleware:
+    networks = _trusted(config)
+
+    @web.middleware
+    async def proxies(request: web.Request, handler: Handler) -> web.StreamResponse:
+        """Believe X-Forwarded-For/-Proto only from ``server.trusted_proxies``."""
+        remote = request.remote or ""
+        scheme = request.scheme
+        try:
+            trusted = any(ipaddress.ip_address(remote) in net for net in networks)
+        except ValueError:
+            trusted = False
+        if trusted:
+            forwarded = request.headers.get("X-Forwarded-For", "")
+            hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+            if hops:
+                remote = hops[-1]
+            scheme = request.headers.get("X-Forwarded-Proto", scheme).split(",")[0].strip()
+        request[CLIENT_ADDRESS] = remote
+        request[SCHEME] = scheme
+        return await handler(request)
+
+    return proxies
+
+
+def create_app(config: Config) -> web.Application:
+    """The gateway as an aiohttp application."""
+    app = web.Application(
+        client_max_size=config.server.max_body_bytes,
+        middlewares=[_errors, _proxy_middleware(config)],  # type: ignore[list-item]
+    )
+    app[CONFIG_KEY] = config
+    app[REGISTRY] = registry()
+
+    async def gateway_ctx(app: web.Application) -> AsyncIterator[None]:
+        gateway = Gateway(config)
+        await gateway.open()
+        app[GATEWAY] = gateway
+        yield
+        await gateway.close()
+
+    app.cleanup_ctx.append(gateway_ctx)
+
+    async def dispatch(request: web.Request) -> web.StreamResponse:
+        path = request.path.rstrip("/").lower()
+        gateway = request.app[GATEWAY]
+        if path == EAS_PATH:
+            if request.method == "OPTIONS":
+                return await eas_options(request, gateway)
+            if request.method == "POST":
+                return await eas_post(request, gateway)
+            raise web.HTTPMethodNotAllowed(request.method, ["OPTIONS", "POST"])
+        if path in AUTODISCOVER_PATHS:
+            return await autodiscover.handle(request, gateway)
+        if path == "/healthz" and request.method in ("GET", "HEAD"):
+            return web.json_response({"status": "ok"})
+        raise web.HTTPNotFound
+
+    app.router.add_route("*", "/{tail:.*}", dispatch)
+    return app

@@ -1,0 +1,57 @@
+"""The EAS commands: one module each, registered in one typed table.
+
+Each command module exports ``SPEC``: how to parse its request (a
+``protocol`` function from the decoded tree to a typed model), the handler
+``async def handle(ctx, request) -> response``, and how to render the
+response model back to a tree. Handlers never see bytes or trees.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from lxml import etree
+
+from protocol.ashttp import Command
+
+__all__ = ["CommandSpec", "registry"]
+
+Parse = Callable[[etree._Element | None, str], Any]
+Handle = Callable[[Any, Any], Awaitable[Any]]
+Render = Callable[[Any, str], etree._Element]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CommandSpec:
+    """How one command is served.
+
+    ``parse(tree_or_None, protocol_version)`` and ``render(response,
+    protocol_version)`` come from ``protocol``; ``handle(ctx, request)`` is the
+    command's logic. ``status_root`` is the response's root tag (Clark
+    notation) and ``status_tag`` its top-level Status tag, used for a
+    status-only answer (common statuses such as 129, 142, 144).
+    """
+
+    command: Command
+    parse: Parse
+    handle: Handle
+    render: Render
+    status_root: str
+    status_tag: str
+    min_version: str = "12.0"
+    needs_body: bool = True
+    before_provisioning: bool = False
+
+
+def registry() -> dict[Command, CommandSpec]:
+    """Every implemented command, by command."""
+    from easgw.commands import foldersync, provision, settings
+
+    specs: list[CommandSpec] = [
+        provision.SPEC,
+        settings.SPEC,
+        *foldersync.SPECS,
+    ]
+    return {spec.command: spec for spec in specs}

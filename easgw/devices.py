@@ -1,0 +1,108 @@
+"""Device partnerships: registration, standing, policy keys, wipes."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from easgw.state.models import Device, DeviceStatus, User, utcnow
+
+__all__ = ["DeviceError", "DeviceLimitReached", "Devices", "new_policy_key"]
+
+
+class DeviceError(ValueError):
+    """A device command that cannot be carried out."""
+
+
+class DeviceLimitReached(Exception):
+    """The user already has ``devices.max_per_user`` devices (common Status 177)."""
+
+
+def new_policy_key() -> int:
+    """A random non-zero uint32 (MS-ASPROV 2.2.2.47: 0 means "no key")."""
+    return secrets.randbelow(0xFFFFFFFE) + 1
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SeenAs:
+    """What one request tells about its device."""
+
+    device_id: str
+    device_type: str
+    user_agent: str
+    protocol_version: str
+
+
+class Devices:
+    """Device operations on one session (the caller commits)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, user: User, device_id: str) -> Device | None:
+        result = await self.session.execute(
+            select(Device).where(Device.user_id == user.id, Device.device_id == device_id)
+        )
+        return result.scalar_one_or_none()
+
+    async def register(
+        self, user: User, seen: SeenAs, *, approval: bool, max_per_user: int
+    ) -> Device:
+        """The device of this request, created on first contact; last-seen updated."""
+        device = await self.get(user, seen.device_id)
+        if device is None:
+            count = await self.session.scalar(
+                select(func.count()).select_from(Device).where(Device.user_id == user.id)
+            )
+            if (count or 0) >= max_per_user:
+                raise DeviceLimitReached
+            device = Device(
+                user_id=user.id,
+                device_id=seen.device_id,
+                status=(DeviceStatus.QUARANTINED if approval else DeviceStatus.ALLOWED).value,
+            )
+            self.session.add(device)
+        device.device_type = seen.device_type[:128]
+        if seen.user_agent:
+            device.user_agent = seen.user_agent[:512]
+        if seen.protocol_version:
+            device.protocol_version = seen.protocol_version[:8]
+        device.last_seen = utcnow()
+        await self.session.flush()
+        return device
+
+    async def list(self, user: User | None = None) -> list[tuple[User, Device]]:
+        query = select(User, Device).join(Device, Device.user_id == User.id)
+        if user is not None:
+            query = query.where(User.id == user.id)
+        result = await self.session.execute(query.order_by(User.login, Device.device_id))
+        return [(row[0], row[1]) for row in result.all()]
+
+    async def require(self, user: User, device_id: str) -> Device:
+        device = await self.get(user, device_id)
+        if device is None:
+            raise DeviceError(f"no device {device_id} for user {user.login}")
+        return device
+
+    async def set_status(self, device: Device, status: DeviceStatus) -> None:
+        device.status = status.value
+        if status is not DeviceStatus.WIPE_PENDING:
+            device.wipe_kind = None
+        await self.session.flush()
+
+    async def request_wipe(self, device: Device, *, full: bool) -> str:
+        """Mark a wipe pending; returns its kind. Account-only where the device
+        speaks 16.1 (MS-ASPROV 2.2.2.1 AccountOnlyRemoteWipe), else full."""
+        kind = "full" if full or device.protocol_version != "16.1" else "account"
+        device.status = DeviceStatus.WIPE_PENDING.value
+        device.wipe_kind = kind
+        # Force the device back to Provision, where the wipe is delivered.
+        device.policy_key = None
+        await self.session.flush()
+        return kind
+
+    async def remove(self, device: Device) -> None:
+        await self.session.execute(delete(Device).where(Device.id == device.id))

@@ -1,0 +1,279 @@
+"""The EAS HTTP boundary (MS-ASHTTP): OPTIONS and POST.
+
+One function maps both outcome channels (STYLE.md 4): HTTP-level answers
+(400, 401, 403, 413, 429, 449, 503 + Retry-After) and EAS ``<Status>``
+answers in an HTTP 200. Nothing here lets a traceback reach the client.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+
+from aiohttp import web
+from lxml import etree
+from sqlalchemy.exc import SQLAlchemyError
+
+from easgw.auth import login_candidates, parse_basic
+from easgw.commands import CommandSpec
+from easgw.config import Config
+from easgw.devices import DeviceLimitReached, Devices, SeenAs
+from easgw.gateway import Gateway, RequestContext
+from easgw.state.models import Device, DeviceStatus, User
+from easgw.users import Users, check_password
+from protocol import wbxml
+from protocol.ashttp import Command, EasRequestLine, RequestLineError, parse_request_line
+from protocol.status import CommonStatus, EasStatusError
+from providers.stores.base import StoreUnavailable
+
+__all__ = ["eas_options", "eas_post", "offered_versions"]
+
+log = logging.getLogger(__name__)
+
+WBXML_TYPE = "application/vnd.ms-sync.wbxml"
+SERVER_VERSION = "14.3"
+REALM = "easgw"
+_ACCEPTED_TYPES = {WBXML_TYPE, "application/vnd.ms-sync", "application/octet-stream", ""}
+
+
+def _version_tuple(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split("."))
+
+
+def offered_versions(config: Config, device_type: str, user_agent: str) -> list[str]:
+    """``protocol.versions`` capped by the first matching ``protocol.max_version``."""
+    subject = f"{device_type} {user_agent}"
+    cap = next(
+        (c.version for c in config.protocol.max_version if re.search(c.match, subject, re.I)),
+        None,
+    )
+    versions = sorted(config.protocol.versions, key=_version_tuple)
+    if cap is None:
+        return versions
+    return [v for v in versions if _version_tuple(v) <= _version_tuple(cap)]
+
+
+def _text_response(status: int, text: str, **headers: str) -> web.Response:
+    response = web.Response(status=status, text=text + "\n", content_type="text/plain")
+    response.headers.update(headers)
+    response.headers["MS-Server-ActiveSync"] = SERVER_VERSION
+    return response
+
+
+def _unauthorized(text: str = "authentication required") -> web.Response:
+    return _text_response(401, text, **{"WWW-Authenticate": f'Basic realm="{REALM}"'})
+
+
+def _wbxml_response(root: etree._Element) -> web.Response:
+    response = web.Response(status=200, body=wbxml.encode(root), content_type=WBXML_TYPE)
+    response.headers["MS-Server-ActiveSync"] = SERVER_VERSION
+    return response
+
+
+def status_answer(spec: CommandSpec, status: int) -> web.Response:
+    """A status-only answer: the command's root element with a Status child."""
+    root = etree.Element(spec.status_root)
+    etree.SubElement(root, spec.status_tag).text = str(status)
+    return _wbxml_response(root)
+
+
+def _client_address(request: web.Request) -> str:
+    return request.get(CLIENT_ADDRESS) or request.remote or "unknown"
+
+
+async def authenticate(request: web.Request, gateway: Gateway) -> tuple[User, str] | web.Response:
+    """The authenticated user and password, or the answer to send instead."""
+    header = request.headers.get("Authorization")
+    credentials = parse_basic(header)
+    if credentials is None or header is None:
+        return _unauthorized()
+    login, email = login_candidates(credentials.login)
+    keys = (f"login:{login}", f"addr:{_client_address(request)}")
+    wait = gateway.throttle.retry_after(*keys)
+    if wait is not None:
+        log.warning("login throttled", extra={"login": login, "client": keys[1]})
+        return _text_response(429, "too many failed logins", **{"Retry-After": str(wait)})
+    async with gateway.database.sessions() as session:
+        users = Users(session)
+        user = await users.get(login)
+        if user is None and email is not None:
+            user = await users.by_email(email)
+    cached = gateway.credentials.get(header)
+    if user is not None and cached == (user.id, user.password_epoch):
+        return user, credentials.password
+    if user is not None and await check_password(user, credentials.password):
+        gateway.credentials.put(header, user.id, user.password_epoch)
+        gateway.throttle.succeeded(keys[0])
+        return user, credentials.password
+    gateway.throttle.failed(*keys)
+    log.warning("failed login", extra={"login": login, "client": keys[1]})
+    return _unauthorized("invalid credentials")
+
+
+def user_matches(user: User, name: str, default_domain: str | None) -> bool:
+    """Does the query's ``User`` name the authenticated user? Login,
+    ``DOMAIN\\login`` or the e-mail address, case-insensitively."""
+    if not name:
+        return True  # the base64 form may leave User out
+    login, email = login_candidates(name)
+    if email is not None:
+        return email == user.email.lower() or (
+            default_domain is not None and email == f"{user.login}@{default_domain}".lower()
+        )
+    return login == user.login
+
+
+async def eas_options(request: web.Request, gateway: Gateway) -> web.Response:
+    """OPTIONS: the versions and commands offered to this client."""
+    authenticated = await authenticate(request, gateway)
+    if isinstance(authenticated, web.Response):
+        return authenticated
+    device_type = request.query.get("DeviceType", "")
+    versions = offered_versions(gateway.config, device_type, request.headers.get("User-Agent", ""))
+    response = web.Response(status=200)
+    response.headers.update(
+        {
+            "Allow": "OPTIONS,POST",
+            "Public": "OPTIONS,POST",
+            "MS-Server-ActiveSync": SERVER_VERSION,
+            "MS-ASProtocolVersions": ",".join(versions),
+            "MS-ASProtocolCommands": ",".join(c.name for c in _offered_commands(request)),
+        }
+    )
+    return response
+
+
+def _offered_commands(request: web.Request) -> Sequence[Command]:
+    specs: dict[Command, CommandSpec] = request.app[REGISTRY]
+    return [command for command in Command if command in specs]
+
+
+async def eas_post(request: web.Request, gateway: Gateway) -> web.Response:
+    """POST: one EAS command, from request line to encoded answer."""
+    try:
+        line = parse_request_line(request.query_string, request.headers)
+    except RequestLineError as exc:
+        return _text_response(400, f"bad request line: {exc}")
+    specs: dict[Command, CommandSpec] = request.app[REGISTRY]
+    spec = specs.get(line.command)
+    if spec is None:
+        return _text_response(501, f"command {line.command.name} is not implemented yet")
+    authenticated = await authenticate(request, gateway)
+    if isinstance(authenticated, web.Response):
+        return authenticated
+    user, password = authenticated
+    if not user_matches(user, line.user, gateway.config.auth.default_domain):
+        log.warning("User parameter does not name the authenticated user")
+        return _text_response(403, "the User parameter does not match the credentials")
+    user_agent = request.headers.get("User-Agent", "")
+    version = line.protocol_version
+    offered = offered_versions(gateway.config, line.device_type, user_agent)
+    if version is None or version not in offered:
+        return _text_response(400, f"protocol version {version!r} is not offered: {offered}")
+    body = await _read_body(request, spec, version)
+    if isinstance(body, web.Response):
+        return body
+    tree = body
+    try:
+        async with gateway.database.sessions.begin() as session:
+            device = await Devices(session).register(
+                user,
+                SeenAs(
+                    device_id=line.device_id,
+                    device_type=line.device_type,
+                    user_agent=user_agent,
+                    protocol_version=version,
+                ),
+                approval=gateway.config.devices.approval,
+                max_per_user=gateway.config.devices.max_per_user,
+            )
+            session.expunge(device)
+    except DeviceLimitReached:
+        return _refuse(spec, version, CommonStatus.MaximumDevicesReached, 403)
+    refusal = _gatekeep(gateway.config, spec, line, device, version)
+    if refusal is not None:
+        return refusal
+    ctx = RequestContext(
+        gateway=gateway,
+        user=user,
+        device=device,
+        line=line,
+        version=version,
+        user_agent=user_agent,
+        password=password,
+    )
+    return await _run(ctx, spec, tree)
+
+
+async def _read_body(
+    request: web.Request, spec: CommandSpec, version: str
+) -> etree._Element | web.Response | None:
+    limit = request.app[CONFIG_KEY].server.max_body_bytes
+    if request.content_length is not None and request.content_length > limit:
+        return _text_response(413, f"body larger than {limit} bytes")
+    data = await request.read()  # aiohttp enforces client_max_size as it reads
+    if not data:
+        return None
+    content_type = request.content_type.lower() if request.content_type else ""
+    if content_type not in _ACCEPTED_TYPES and not data.startswith(b"\x03\x01"):
+        return _text_response(400, f"expected {WBXML_TYPE}, got {content_type}")
+    try:
+        return wbxml.decode(data, max_bytes=limit)
+    except wbxml.WbxmlError as exc:
+        log.info("malformed WBXML", extra={"reason": str(exc)})
+        if _version_tuple(version) >= (14, 0):
+            return status_answer(spec, CommonStatus.InvalidWBXML)
+        return _text_response(400, str(exc))
+
+
+def _refuse(spec: CommandSpec, version: str, status: int, http_status: int) -> web.Response:
+    """A common status for 14.0+, an HTTP status before (MS-ASCMD 2.2.2)."""
+    if _version_tuple(version) >= (14, 0):
+        return status_answer(spec, status)
+    return _text_response(http_status, CommonStatus(status).name)
+
+
+def _gatekeep(
+    config: Config, spec: CommandSpec, line: EasRequestLine, device: Device, version: str
+) -> web.Response | None:
+    """Device standing and policy key, before any data is touched (MS-ASPROV 3.2.5.1)."""
+    status = DeviceStatus(device.status)
+    if status in (DeviceStatus.BLOCKED, DeviceStatus.QUARANTINED, DeviceStatus.WIPED):
+        return _refuse(spec, version, CommonStatus.DeviceIsBlockedForThisUser, 403)
+    if spec.command is Command.Provision or spec.before_provisioning:
+        return None
+    if status is DeviceStatus.WIPE_PENDING:
+        return _refuse(spec, version, CommonStatus.RemoteWipeRequested, 449)
+    if not config.policy.required:
+        return None
+    if not line.policy_key or device.policy_key is None:
+        return _refuse(spec, version, CommonStatus.DeviceNotProvisioned, 449)
+    if line.policy_key != device.policy_key:
+        return _refuse(spec, version, CommonStatus.InvalidPolicyKey, 449)
+    return None
+
+
+async def _run(ctx: RequestContext, spec: CommandSpec, tree: etree._Element | None) -> web.Response:
+    try:
+        request_model = spec.parse(tree, ctx.version)
+        response_model = await spec.handle(ctx, request_model)
+        return _wbxml_response(spec.render(response_model, ctx.version))
+    except EasStatusError as exc:
+        log.info("command ended with a status", extra={"status": exc.status})
+        return status_answer(spec, exc.status)
+    except StoreUnavailable as exc:
+        retry = str(int(exc.retry_after or 30))
+        log.warning("store unavailable", extra={"reason": str(exc)})
+        return _text_response(503, "the calendar store is unavailable", **{"Retry-After": retry})
+    except SQLAlchemyError:
+        log.exception("database error")
+        return _text_response(503, "the gateway's database is unavailable", **{"Retry-After": "30"})
+
+
+CONFIG_KEY: web.AppKey[Config] = web.AppKey("config", Config)
+#: Set by the proxy middleware: the client's address and the scheme it used,
+#: believing X-Forwarded-* only from server.trusted_proxies.
+CLIENT_ADDRESS: web.RequestKey[str] = web.RequestKey("client_address", str)
+SCHEME: web.RequestKey[str] = web.RequestKey("scheme", str)
+REGISTRY: web.AppKey[dict[Command, CommandSpec]] = web.AppKey("registry", dict)

@@ -1,0 +1,1 @@
+"""The gateway's own state in SQLAlchemy: users, devices, folders, sync state."""

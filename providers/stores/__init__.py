@@ -1,0 +1,1 @@
+"""Groupware stores: where calendar items live (embedded SQL store, CalDAV)."""
