@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv lint format typecheck pytest test bench bench-codec clean
+.PHONY: venv serve lint format typecheck pytest test bench bench-codec clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,6 +13,10 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 venv: $(STAMP)
+
+# Run the gateway on its embedded defaults (SQLite in ./easgw-data, 127.0.0.1:8080).
+serve: $(STAMP)
+	$(VENV)/bin/easgw serve $(SERVE_ARGS)
 
 lint: $(STAMP)
 	@echo "== ruff"; start=$$(date +%s); \

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from aiohttp import web
 from lxml import etree
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from easgw.auth import login_candidates, parse_basic
 from easgw.commands import CommandSpec
@@ -175,20 +175,14 @@ async def eas_post(request: web.Request, gateway: Gateway) -> web.Response:
     if isinstance(body, web.Response):
         return body
     tree = body
+    seen = SeenAs(
+        device_id=line.device_id,
+        device_type=line.device_type,
+        user_agent=user_agent,
+        protocol_version=version,
+    )
     try:
-        async with gateway.database.sessions.begin() as session:
-            device = await Devices(session).register(
-                user,
-                SeenAs(
-                    device_id=line.device_id,
-                    device_type=line.device_type,
-                    user_agent=user_agent,
-                    protocol_version=version,
-                ),
-                approval=gateway.config.devices.approval,
-                max_per_user=gateway.config.devices.max_per_user,
-            )
-            session.expunge(device)
+        device = await _register(gateway, user, seen)
     except DeviceLimitReached:
         return _refuse(spec, version, CommonStatus.MaximumDevicesReached, 403)
     refusal = _gatekeep(gateway.config, spec, line, device, version)
@@ -225,6 +219,26 @@ async def _read_body(
         if _version_tuple(version) >= (14, 0):
             return status_answer(spec, CommonStatus.InvalidWBXML)
         return _text_response(400, str(exc))
+
+
+async def _register(gateway: Gateway, user: User, seen: SeenAs) -> Device:
+    """The request's device, registered; a concurrent first contact of the same
+    device (a unique-key race) is retried once and then finds the winner's row."""
+    for attempt in range(2):
+        try:
+            async with gateway.database.sessions.begin() as session:
+                device = await Devices(session).register(
+                    user,
+                    seen,
+                    approval=gateway.config.devices.approval,
+                    max_per_user=gateway.config.devices.max_per_user,
+                )
+                session.expunge(device)
+                return device
+        except IntegrityError:
+            if attempt:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _refuse(spec: CommandSpec, version: str, status: int, http_status: int) -> web.Response:

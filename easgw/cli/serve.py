@@ -8,9 +8,6 @@ import logging
 import ssl
 from typing import Any, BinaryIO
 
-from aiohttp import web
-
-from easgw.app import create_app
 from easgw.cli.common import add_common, config_from
 from easgw.cli.errors import CliError
 from easgw.config import Config, render_config
@@ -56,6 +53,10 @@ def cmd_serve(args: argparse.Namespace, stdin: BinaryIO, stdout: BinaryIO) -> in
             "set server.tls_cert/tls_key or put a TLS proxy in front",
             host,
         )
+    from aiohttp import web  # imported on use: other subcommands start faster
+
+    from easgw.app import create_app
+
     scheme = "https" if context else "http"
     print(f"easgw listening on {scheme}://{config.server.listen}", flush=True)  # noqa: T201
     web.run_app(

@@ -249,3 +249,15 @@ async def test_concurrent_first_contacts_make_one_device(client: TestClient) -> 
     )
     assert all(not isinstance(r, BaseException) for r in results)
     assert await _device_count(client) == 1
+
+
+async def test_concurrent_first_contacts_on_both_databases(
+    aiohttp_client: ClientFactory, tmp_path: Path, database_url: str
+) -> None:
+    config = make_config(tmp_path, "[policy]\nrequired = false\n", database_url=database_url)
+    await add_user(config, "alice")
+    client = await aiohttp_client(create_app(config))
+    phone = EasClient(client, version="14.1", device_id="RACE")
+    answers = await asyncio.gather(*(phone.command("Settings", SETTINGS_XML) for _ in range(6)))
+    assert [answer.status for answer in answers] == [200] * 6
+    assert await _device_count(client) == 1
