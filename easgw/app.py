@@ -78,9 +78,14 @@ def _proxy_middleware(config: Config) -> Middleware:
 
 def create_app(config: Config) -> web.Application:
     """The gateway as an aiohttp application."""
+    middlewares = [_errors, _proxy_middleware(config)]
+    if config.record.dir:  # `easgw serve --record DIR` (CONTRACTS.md section 2)
+        from easgw.recording import Recorder
+
+        middlewares.append(Recorder(config, lambda request: request.app[GATEWAY]).middleware)
     app = web.Application(
         client_max_size=config.server.max_body_bytes,
-        middlewares=[_errors, _proxy_middleware(config)],  # type: ignore[list-item]
+        middlewares=middlewares,  # type: ignore[arg-type]
     )
     app[CONFIG_KEY] = config
     app[REGISTRY] = registry()

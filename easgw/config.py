@@ -20,6 +20,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from protocol.provision import policy_document
+
 __all__ = ["Config", "ConfigError", "load_config", "render_config"]
 
 MASK = "********"
@@ -338,6 +340,10 @@ def _validate(config: Config) -> None:
     for version in config.protocol.versions:
         if version not in DEFAULT_VERSIONS:
             raise ConfigError(f"protocol.versions: unknown protocol version {version!r}")
+    try:
+        policy_document(config.policy.document)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
     ids = [str(p.get("id", "")) for p in config.conference.providers]
     if len(set(ids)) != len(ids) or "" in ids:
         raise ConfigError("conference.providers: every provider needs a unique id")

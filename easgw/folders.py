@@ -157,7 +157,9 @@ class FolderMap:
             next_number = max(numbers, default=0) + 1
             for ref in missing:
                 by_ref[ref] = str(next_number)
-                session.add(Folder(user_id=self._user_id, server_id=str(next_number), store_ref=ref))
+                session.add(
+                    Folder(user_id=self._user_id, server_id=str(next_number), store_ref=ref)
+                )
                 next_number += 1
             await session.flush()
         return {ref: by_ref[ref] for ref in store_refs}

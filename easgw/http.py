@@ -25,7 +25,7 @@ from easgw.users import Users, check_password
 from protocol import wbxml
 from protocol.ashttp import Command, EasRequestLine, RequestLineError, parse_request_line
 from protocol.status import CommonStatus, EasStatusError
-from providers.stores.base import StoreUnavailable
+from providers.stores.base import AuthenticationFailed, StoreError, StoreUnavailable
 
 __all__ = ["eas_options", "eas_post", "offered_versions"]
 
@@ -152,7 +152,7 @@ def _offered_commands(request: web.Request) -> Sequence[Command]:
 async def eas_post(request: web.Request, gateway: Gateway) -> web.Response:
     """POST: one EAS command, from request line to encoded answer."""
     try:
-        line = parse_request_line(request.query_string, request.headers)
+        line = parse_request_line(request.rel_url.raw_query_string, request.headers)
     except RequestLineError as exc:
         return _text_response(400, f"bad request line: {exc}")
     specs: dict[Command, CommandSpec] = request.app[REGISTRY]
@@ -280,6 +280,14 @@ async def _run(ctx: RequestContext, spec: CommandSpec, tree: etree._Element | No
         retry = str(int(exc.retry_after or 30))
         log.warning("store unavailable", extra={"reason": str(exc)})
         return _text_response(503, "the calendar store is unavailable", **{"Retry-After": retry})
+    except AuthenticationFailed:
+        log.warning("the store refused the user's credentials")
+        return _unauthorized("the calendar store refused the credentials")
+    except StoreError as exc:
+        # A store error the command did not turn into its own status: the
+        # request cannot be completed now; nothing was committed.
+        log.warning("store error", extra={"kind": type(exc).__name__})
+        return _text_response(503, "the calendar store failed", **{"Retry-After": "30"})
     except SQLAlchemyError:
         log.exception("database error")
         return _text_response(503, "the gateway's database is unavailable", **{"Retry-After": "30"})

@@ -274,7 +274,7 @@ def decode_fragment(
         raise WbxmlError(max(exc.offset - len(HEADER) - 1, 0), exc.reason) from None
 
 
-def _decode_body(  # noqa: C901, PLR0912, PLR0915 - one flat token loop is the fast path
+def _decode_body(  # noqa: C901, PLR0915 - one flat token loop is the fast path
     reader: _Reader,
     pos: int,
     string_table: bytes,

@@ -12,6 +12,8 @@ from hypothesis import HealthCheck, settings
 if TYPE_CHECKING:
     import pytest
 
+pytest_plugins = ["tests.databases"]
+
 REPO = Path(__file__).resolve().parents[1]
 #: ../shared beside the repository (read in place, never copied; may be absent).
 SHARED = REPO.parent / "shared"

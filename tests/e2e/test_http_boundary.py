@@ -9,12 +9,15 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
+from lxml import etree
 
 from easgw.app import GATEWAY, create_app
 from easgw.config import Config
 from easgw.devices import Devices
 from easgw.state.models import DeviceStatus
 from easgw.users import Users
+from protocol import wbxml
+from protocol.ashttp import Command, encode_base64_query
 from tests.harness import EAS, EasClient, add_user, make_config
 
 ClientFactory = Callable[..., Awaitable[TestClient]]  # type: ignore[type-arg]
@@ -261,3 +264,26 @@ async def test_concurrent_first_contacts_on_both_databases(
     answers = await asyncio.gather(*(phone.command("Settings", SETTINGS_XML) for _ in range(6)))
     assert [answer.status for answer in answers] == [200] * 6
     assert await _device_count(client) == 1
+
+
+async def test_base64_query_with_plus_and_slash(client: TestClient) -> None:  # type: ignore[type-arg]
+    # A raw "+" in a query is a space to form decoders; the base64 form must keep it.
+    for device_id in (f"DEV{n}~~~?>>" for n in range(40)):
+        query = encode_base64_query(
+            command=Command.Settings, version="14.1", device_id=device_id,
+            device_type="SmartPhone", user="alice",
+        )  # fmt: skip
+        if "+" in query or "/" in query:
+            break
+    else:
+        pytest.fail("no device id gave a query with + or /")
+    phone = EasClient(client, version="14.1")
+    response = await client.post(
+        f"{EAS}?{query}",
+        data=wbxml.encode(etree.fromstring(SETTINGS_XML.encode())),
+        headers={
+            "Authorization": phone.auth_header(),
+            "Content-Type": "application/vnd.ms-sync.wbxml",
+        },
+    )
+    assert response.status == 200, await response.text()

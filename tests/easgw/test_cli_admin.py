@@ -105,7 +105,10 @@ def test_devices_lifecycle(data_dir: str) -> None:
         ["alice", "PHONE2", "iPhone", "allowed"],
         ["bob", "PHONE3", "iPhone", "allowed"],
     ]
-    assert len(easgw("devices", "list", "--user", "bob", "--data-dir", data_dir).stdout.splitlines()) == 1
+    assert (
+        len(easgw("devices", "list", "--user", "bob", "--data-dir", data_dir).stdout.splitlines())
+        == 1
+    )
     assert "blocked" in easgw("devices", "block", "alice/PHONE1", "--data-dir", data_dir).stdout
     shown = easgw("devices", "show", "alice/PHONE1", "--data-dir", data_dir).stdout
     assert "status: blocked" in shown

@@ -52,9 +52,7 @@ def test_precedence_flag_over_env_over_file(tmp_path: Path) -> None:
 
 
 def test_environment_types() -> None:
-    config = load_config(
-        env={"EASGW_POLICY__REQUIRED": "false", "EASGW_SYNC__MAX_WINDOW": "50"}
-    )
+    config = load_config(env={"EASGW_POLICY__REQUIRED": "false", "EASGW_SYNC__MAX_WINDOW": "50"})
     assert config.policy.required is False
     assert config.sync.max_window == 50
 
@@ -85,6 +83,7 @@ def test_bad_environment(env: dict[str, str], message: str) -> None:
         ("[protocol]\nversions = ['2.5']\n", "unknown protocol version"),
         ("[protocol]\nmax_version = [{match = 'x'}]\n", "match = ..., version"),
         ("[bogus]\nx = 1\n", "unknown section"),
+        ("[policy]\ndocument = { NoSuchElement = 1 }\n", "not an EASProvisionDoc element"),
         ("server = 1\n", "must be a table"),
         ("[[conference.providers]]\ntype = 'jitsi'\n", "unique id"),
         ("[server\n", "inline configuration"),

@@ -26,7 +26,10 @@ async def gateway(tmp_path: Path, database_url: str) -> AsyncIterator[Gateway]:
 
 def _seen(device_id: str, version: str = "14.1") -> SeenAs:
     return SeenAs(
-        device_id=device_id, device_type="SmartPhone", user_agent="Android/14", protocol_version=version
+        device_id=device_id,
+        device_type="SmartPhone",
+        user_agent="Android/14",
+        protocol_version=version,
     )
 
 
@@ -37,7 +40,9 @@ async def test_migrations_create_both_histories_and_are_idempotent(gateway: Gate
         assert {"users", "devices", "folders", "hierarchy_states", "alembic_version"} <= tables
         assert "store_alembic_version" in tables
         assert any(name.startswith("store_") and name != "store_alembic_version" for name in tables)
-        version = (await connection.execute(text("select version_num from alembic_version"))).scalar()
+        version = (
+            await connection.execute(text("select version_num from alembic_version"))
+        ).scalar()
         assert version == "0001"
 
 

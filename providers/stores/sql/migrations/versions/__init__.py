@@ -1,0 +1,1 @@
+"""Revisions of the embedded store's schema, oldest first."""
