@@ -484,12 +484,15 @@ def _parse(
 # --------------------------------------------------------------------------
 # Encode.
 
+# Per tag (Clark notation): page, token, and the bytes that start it as a
+# leaf with text (tag with content bit, STR_I), precomputed for the hot loop.
 _TOKENS: Final = {
-    f"{{{page.namespace}}}{name}": (page.number, token)
+    f"{{{page.namespace}}}{name}": (page.number, token, bytes((token | 0x40, _STR_I)))
     for page in PAGES
     for token, name in page.tags.items()
 }
 _MARKER_ATTRIBUTES: Final = frozenset({_CONTENT, _EMPTY, _OPAQUE})
+_STRING_END: Final = b"\x00\x01"  # the string's terminator and the leaf's END
 
 
 def encode(root: etree._Element) -> bytes:
@@ -517,7 +520,7 @@ def encode(root: etree._Element) -> bytes:
             found = tokens.get(tag)
             if found is None:
                 raise WbxmlEncodeError(len(out), f"unknown tag {tag}", element)
-            number, token = found
+            number, token, leaf = found
             if number != page:
                 out += bytes((_SWITCH_PAGE, number))
                 page = number
@@ -529,7 +532,19 @@ def encode(root: etree._Element) -> bytes:
                 stack.append(siblings)
                 siblings = iter(element)
                 break
-            _encode_leaf(out, element, token)
+            keys: list[str] = element.keys()  # type: ignore[assignment]  # stubs: str|bytes
+            if keys and _encode_marked(out, element, token, keys):
+                continue
+            text = element.text
+            if text is None:
+                out.append(token)
+                continue
+            raw = text.encode("utf-8")
+            if b"\x00" in raw:
+                raise WbxmlEncodeError(len(out), "text holds U+0000", element)
+            out += leaf
+            out += raw
+            out += _STRING_END
         else:
             if not stack:
                 return bytes(out)
@@ -554,21 +569,6 @@ def _encode_parent(out: bytearray, element: etree._Element, token: int) -> None:
     if text is not None and not text.isspace():
         raise WbxmlEncodeError(len(out), "an element holds both text and elements", element)
     out.append(token | 0x40)
-
-
-def _encode_leaf(out: bytearray, element: etree._Element, token: int) -> None:
-    """Write an element without child elements, its text and END included."""
-    keys: list[str] = element.keys()  # type: ignore[assignment]  # lxml-stubs: str|bytes
-    if keys and _encode_marked(out, element, token, keys):
-        return
-    text = element.text
-    if text is None:
-        out.append(token)
-        return
-    raw = text.encode("utf-8")
-    if b"\x00" in raw:
-        raise WbxmlEncodeError(len(out), "text holds U+0000", element)
-    out += bytes((token | 0x40, _STR_I)) + raw + b"\x00\x01"
 
 
 def _encode_marked(out: bytearray, element: etree._Element, token: int, keys: list[str]) -> bool:
