@@ -30,7 +30,8 @@ PROVISION = """<Provision xmlns="Provision:" xmlns:settings="Settings:">{device}
 </Provision>"""
 DEVICE_INFORMATION = """<settings:DeviceInformation><settings:Set>
   <settings:Model>iPhone15,2</settings:Model><settings:OS>iOS 17.1</settings:OS>
-  <settings:OSLanguage>en</settings:OSLanguage><settings:FriendlyName>Alice's iPhone</settings:FriendlyName>
+  <settings:OSLanguage>en</settings:OSLanguage>
+  <settings:FriendlyName>Alice's iPhone</settings:FriendlyName>
 </settings:Set></settings:DeviceInformation>"""
 SETTINGS = '<Settings xmlns="Settings:"><UserInformation><Get/></UserInformation></Settings>'
 FOLDERSYNC = '<FolderSync xmlns="FolderHierarchy:"><SyncKey>0</SyncKey></FolderSync>'
