@@ -287,3 +287,47 @@ async def test_base64_query_with_plus_and_slash(client: TestClient) -> None:  # 
         },
     )
     assert response.status == 200, await response.text()
+
+
+AUTODISCOVER = b"""<?xml version="1.0" encoding="utf-8"?>
+<Autodiscover xmlns="http://schemas.microsoft.com/exchange/autodiscover/mobilesync/requestschema/2006">
+<Request><EMailAddress>alice@example.com</EMailAddress>
+<AcceptableResponseSchema>http://schemas.microsoft.com/exchange/autodiscover/mobilesync/responseschema/2006</AcceptableResponseSchema>
+</Request></Autodiscover>"""
+
+
+@pytest.mark.parametrize(
+    ("trusted", "expect_scheme", "expect_locked_out"),
+    [("[]", "http", True), ('["127.0.0.1/32"]', "https", False)],
+)
+async def test_forwarded_headers_only_from_trusted_proxies(
+    aiohttp_client: ClientFactory,
+    tmp_path: Path,
+    trusted: str,
+    expect_scheme: str,
+    expect_locked_out: bool,
+) -> None:
+    config = make_config(
+        tmp_path, f"[server]\ntrusted_proxies = {trusted}\n[auth]\nmax_failures = 2\n"
+    )
+    await add_user(config, "alice")
+    client = await aiohttp_client(create_app(config))
+    phone = EasClient(client)
+    # The scheme: Autodiscover's URL follows X-Forwarded-Proto only from a trusted proxy.
+    response = await client.post(
+        "/autodiscover/autodiscover.xml",
+        data=AUTODISCOVER,
+        headers={"Authorization": phone.auth_header(), "X-Forwarded-Proto": "https",
+                 "Content-Type": "text/xml"},
+    )  # fmt: skip
+    assert response.status == 200
+    assert f"{expect_scheme}://".encode() in await response.read()
+    # The client address: failures from two forwarded addresses count apart only when trusted.
+    bad = EasClient(client, user="mallory", password="x", version="14.1")
+    for address in ("192.0.2.1", "192.0.2.1", "192.0.2.1"):
+        bad.extra_headers["X-Forwarded-For"] = address
+        await bad.command("Settings", SETTINGS_XML)
+    other = EasClient(client, user="mallory2", password="x", version="14.1")
+    other.extra_headers["X-Forwarded-For"] = "192.0.2.2"
+    answer = await other.command("Settings", SETTINGS_XML)
+    assert (answer.status == 429) is expect_locked_out
