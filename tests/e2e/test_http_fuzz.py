@@ -27,12 +27,16 @@ PASSWORD = "fuzz-password"
 AUTH = "Basic " + base64.b64encode(f"alice:{PASSWORD}".encode()).decode()
 
 BODIES = [
-    '<Provision xmlns="Provision:"><Policies><Policy><PolicyType>MS-EAS-Provisioning-WBXML'
-    "</PolicyType></Policy></Policies></Provision>",
+    (
+        '<Provision xmlns="Provision:"><Policies><Policy><PolicyType>MS-EAS-Provisioning-WBXML'
+        "</PolicyType></Policy></Policies></Provision>"
+    ),
     '<Settings xmlns="Settings:"><UserInformation><Get/></UserInformation></Settings>',
     '<FolderSync xmlns="FolderHierarchy:"><SyncKey>0</SyncKey></FolderSync>',
-    '<FolderCreate xmlns="FolderHierarchy:"><SyncKey>1</SyncKey><ParentId>0</ParentId>'
-    "<DisplayName>Fuzz</DisplayName><Type>13</Type></FolderCreate>",
+    (
+        '<FolderCreate xmlns="FolderHierarchy:"><SyncKey>1</SyncKey><ParentId>0</ParentId>'
+        "<DisplayName>Fuzz</DisplayName><Type>13</Type></FolderCreate>"
+    ),
 ]
 WBXML_BODIES = [wbxml.encode(etree.fromstring(body.encode())) for body in BODIES]
 
@@ -141,12 +145,12 @@ headers = st.fixed_dictionaries(
             "/healthz",
             "/",
         ]
-    ),  # fmt: skip
+    ),
     query=st.one_of(plain_queries, base64_queries, random_queries),
     headers=headers,
     body=bodies,
 )
-def test_http_entry_never_answers_500(
+def test_http_entry_never_answers_500(  # noqa: PLR0917 - Hypothesis passes them by name
     server: int, method: str, path: str, query: str, headers: dict[str, str], body: bytes
 ) -> None:
     connection = http.client.HTTPConnection("127.0.0.1", server, timeout=30)
