@@ -9,6 +9,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from easgw.app import GATEWAY, create_app
+from easgw.config import ConfigError
 from easgw.devices import Devices
 from easgw.state.models import Device
 from easgw.users import Users
@@ -282,20 +283,11 @@ async def test_configured_policy_document_is_sent(
     assert answer.find(doc + "AllowBluetooth") == "2"  # unset elements keep Exchange's defaults
 
 
-async def test_a_bad_policy_document_is_a_server_error(
-    aiohttp_client: ClientFactory, tmp_path: Path
-) -> None:
-    client = await _client(aiohttp_client, tmp_path, "[policy.document]\nPasscode = 1\n")
-    phone = _phone(client, "14.1")
-    answer = await phone.command("Provision", INITIAL)
-    assert answer.status == 200
-    assert answer.find("/Provision:Provision/Provision:Status") == "3"  # MS-ASPROV 3.1.5.2
-    assert answer.find("//Provision:PolicyKey") is None
-    # The broken document does not stand in the way of a wipe.
-    await _request_wipe(client, full=True)
-    assert (await phone.command("Provision", INITIAL)).findall("//Provision:RemoteWipe")
-    assert (await phone.command("Provision", wipe_acknowledgment("RemoteWipe"))).status == 200
-    assert (await _device(client)).status == "wiped"
+def test_a_bad_policy_document_is_refused_at_start_up(tmp_path: Path) -> None:
+    # A typo in policy.document fails when the configuration loads, naming the element,
+    # rather than answering every phone with Provision Status 3 later.
+    with pytest.raises(ConfigError, match="Passcode is not an EASProvisionDoc element"):
+        make_config(tmp_path, "[policy.document]\nPasscode = 1\n")
 
 
 needs_vectors = pytest.mark.skipif(not VECTORS.is_dir(), reason=f"{VECTORS} is absent")
