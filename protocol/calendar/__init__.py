@@ -1,0 +1,16 @@
+"""EAS Calendar (MS-ASCAL) <-> iCalendar (RFC 5545), sans-IO.
+
+Modules, imported by their full path:
+
+* :mod:`protocol.calendar.model` -- the CalendarItem model, ``parse_calendar`` and
+  ``render_calendar`` over a Sync ApplicationData tree;
+* :mod:`protocol.calendar.ical` -- ``item_to_ical`` (with the ghosting merge on
+  Change) and ``ical_to_item``;
+* :mod:`protocol.calendar.ical_fields` -- the per-property writers and readers;
+* :mod:`protocol.calendar.instances` -- 16.x edits and deletes of one occurrence;
+* :mod:`protocol.calendar.body` -- plain text <-> HTML and BodyPreference;
+* :mod:`protocol.calendar.timezone` -- the 172-byte TIME_ZONE_INFORMATION blob
+  <-> IANA zones, VTIMEZONE;
+* :mod:`protocol.calendar.recurrence` -- Recurrence and Exceptions <-> RRULE,
+  EXDATE and RECURRENCE-ID overrides.
+"""
