@@ -47,11 +47,12 @@ class CommandSpec:
 
 def registry() -> dict[Command, CommandSpec]:
     """Every implemented command, by command."""
-    from easgw.commands import foldersync, provision, settings
+    from easgw.commands import foldersync, provision, settings, sync
 
     specs: list[CommandSpec] = [
         provision.SPEC,
         settings.SPEC,
         *foldersync.SPECS,
+        sync.SPEC,
     ]
     return {spec.command: spec for spec in specs}

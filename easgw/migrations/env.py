@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+import easgw.state.sync_models  # noqa: F401  (registers the Sync tables)
 from easgw.state.models import Base
 
 connection = context.config.attributes["connection"]
