@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv serve lint format typecheck pytest test bench bench-codec clean
+.PHONY: venv serve lint format typecheck pytest test bench bench-codec bench-sync clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,10 +39,14 @@ pytest: $(STAMP)
 # The one command CI runs (.ci/run) and the README gives.
 test: lint typecheck pytest
 
-bench: bench-codec
+bench: bench-codec bench-sync
 
 bench-codec: $(STAMP)
 	$(PY) bench/codec.py
+
+# Needs Debian's wrk for the no-change rate (apt-get install wrk); without it that line is skipped.
+bench-sync: $(STAMP)
+	$(PY) bench/sync.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis build *.egg-info

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from datetime import UTC, timedelta
 from dataclasses import dataclass
 
 from sqlalchemy import delete, func, select
@@ -19,6 +20,14 @@ class DeviceError(ValueError):
 
 class DeviceLimitReached(Exception):
     """The user already has ``devices.max_per_user`` devices (common Status 177)."""
+
+
+LAST_SEEN_STEP = timedelta(seconds=60)
+
+
+def _set_if_changed(device: Device, name: str, value: str) -> None:
+    if getattr(device, name) != value:
+        setattr(device, name, value)
 
 
 def new_policy_key() -> int:
@@ -65,12 +74,20 @@ class Devices:
                 status=(DeviceStatus.QUARANTINED if approval else DeviceStatus.ALLOWED).value,
             )
             self.session.add(device)
-        device.device_type = seen.device_type[:128]
+        _set_if_changed(device, "device_type", seen.device_type[:128])
         if seen.user_agent:
-            device.user_agent = seen.user_agent[:512]
+            _set_if_changed(device, "user_agent", seen.user_agent[:512])
         if seen.protocol_version:
-            device.protocol_version = seen.protocol_version[:8]
-        device.last_seen = utcnow()
+            _set_if_changed(device, "protocol_version", seen.protocol_version[:8])
+        # last_seen is written at most once a minute: a write per request would
+        # cost every command a commit (and SQLite a WAL append) for no news.
+        now = utcnow()
+        last = device.last_seen
+        if (
+            last is None
+            or now - (last if last.tzinfo else last.replace(tzinfo=UTC)) > LAST_SEEN_STEP
+        ):
+            device.last_seen = now
         await self.session.flush()
         return device
 
