@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, timedelta
 from dataclasses import dataclass
+from datetime import UTC, timedelta
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession

@@ -6,8 +6,10 @@ command) and closed with it; no module globals.
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import logging
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,6 +59,10 @@ class Gateway:
         self.store = load_store(config, self.database)
         self.credentials = CredentialCache(config.auth.cache_seconds)
         self.throttle = Throttle(config.auth)
+        #: (device pk, CollectionId) -> the lock serialising that pair's Syncs here.
+        self.sync_locks: weakref.WeakValueDictionary[tuple[int, str], asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
 
     async def open(self) -> None:
         """Create/migrate the database (the first command on an empty data dir does)."""

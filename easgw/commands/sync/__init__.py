@@ -79,15 +79,11 @@ log = logging.getLogger(__name__)
 DEFAULT_WINDOW = 100
 Answer = CollectionResponse | EncodedCollection
 
-#: Per gateway: (device pk, CollectionId) -> the lock serialising that pair's
-#: requests in this process. Locks live while someone holds or awaits them.
-_LOCKS: weakref.WeakKeyDictionary[Gateway, weakref.WeakValueDictionary[tuple[int, str], Any]] = (
-    weakref.WeakKeyDictionary()
-)
-
 
 def _lock(ctx: RequestContext, collection_id: str) -> asyncio.Lock:
-    locks = _LOCKS.setdefault(ctx.gateway, weakref.WeakValueDictionary())
+    """The lock serialising one device's requests on one collection in this
+    process (Gateway.sync_locks; a lock lives while someone holds or awaits it)."""
+    locks = ctx.gateway.sync_locks
     key = (ctx.device.id, collection_id)
     lock: asyncio.Lock | None = locks.get(key)
     if lock is None:
