@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import weakref
 from contextlib import AbstractAsyncContextManager, nullcontext
 from datetime import UTC, datetime
 from typing import Any
@@ -55,7 +54,7 @@ from easgw.commands.sync.plan import KeyDecision, classify_key, held_from_json, 
 from easgw.commands.sync.respond import ServerChanges, server_changes, unchanged_since
 from easgw.commands.sync.window import cutoff
 from easgw.folders import FolderMap
-from easgw.gateway import Gateway, RequestContext
+from easgw.gateway import RequestContext
 from easgw.state.sync_models import CollectionState
 from protocol.ashttp import Command
 from protocol.sync import (
