@@ -60,6 +60,7 @@ import icalendar
 
 from protocol.calendar import ical_fields as fields
 from protocol.calendar.body import body_for_preference
+from protocol.calendar.ical_parse import parse_calendar_text
 from protocol.calendar.model import (
     Body,
     BodyPreference,
@@ -266,7 +267,7 @@ def _without_iana_vtimezones(text: str) -> str:
 
 def _load(text: str) -> icalendar.Calendar:
     try:
-        calendar = icalendar.Calendar.from_ical(_without_iana_vtimezones(text))
+        calendar = parse_calendar_text(_without_iana_vtimezones(text))
     except ValueError as exc:
         raise ConversionError(f"unreadable iCalendar: {exc}") from exc
     if not isinstance(calendar, icalendar.Calendar):

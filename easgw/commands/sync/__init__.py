@@ -39,6 +39,7 @@ from contextlib import AbstractAsyncContextManager, nullcontext
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
 from easgw.commands import CommandSpec
@@ -49,6 +50,7 @@ from easgw.commands.sync.items import (
     body_preference_to_json,
     choose_body_preference,
 )
+from easgw.commands.sync.listing import keep_after_commit
 from easgw.commands.sync.parse import Planned, limit_answer, planned_collections
 from easgw.commands.sync.plan import KeyDecision, classify_key, held_from_json, held_to_json
 from easgw.commands.sync.respond import ServerChanges, server_changes, unchanged_since
@@ -150,46 +152,53 @@ def _shares_session(ctx: RequestContext) -> bool:
 async def _sync_locked(
     ctx: RequestContext, planned: Planned, store_ref: str, remaining: int
 ) -> tuple[Answer, int]:
+    async with ctx.gateway.database.sessions() as session:
+        async with session.begin():
+            answer = await _in_transaction(ctx, session, planned, store_ref, remaining)
+        keep_after_commit(session)  # committed: the listing it took may be reused
+        return answer
+
+
+async def _in_transaction(
+    ctx: RequestContext, session: AsyncSession, planned: Planned, store_ref: str, remaining: int
+) -> tuple[Answer, int]:
     request = planned.request
-    async with ctx.gateway.database.sessions() as session, session.begin():
-        await begin_immediate(session)
-        state = await locked_state(session, ctx.device.id, request.collection_id)
-        # A cached collection syncs at its current key; with none yet it is invalid.
-        key = (
-            (str(state.sync_key) if state.sync_key else "") if planned.cached else request.sync_key
-        )
-        decision = classify_key(key, state.sync_key, state.previous_key)
-        if decision is KeyDecision.RETRANSMISSION:
-            await session.refresh(state, ["previous_response"])
-            if state.previous_response is not None:
-                log.info("Sync retransmission replayed", extra={"sync_key": key})
-                return EncodedCollection(wbxml=state.previous_response), 0
-            decision = KeyDecision.INVALID
-        if decision is KeyDecision.INVALID:
-            log.info("Sync with an unknown key", extra={"sync_key": key[:64]})
-            invalid = CollectionResponse(
-                collection_id=request.collection_id,
-                status=SyncStatus.InvalidSyncKey,
-                sync_key="0",
-            )
-            return invalid, 0
-        _remember_options(state, request)
-        if decision is KeyDecision.INITIAL:
-            return _initial(state, request), 0
-        target = Target(
-            ctx=ctx,
-            session=session,
+    await begin_immediate(session)
+    state = await locked_state(session, ctx.device.id, request.collection_id)
+    # A cached collection syncs at its current key; with none yet it is invalid.
+    key = (str(state.sync_key) if state.sync_key else "") if planned.cached else request.sync_key
+    decision = classify_key(key, state.sync_key, state.previous_key)
+    if decision is KeyDecision.RETRANSMISSION:
+        await session.refresh(state, ["previous_response"])
+        if state.previous_response is not None:
+            log.info("Sync retransmission replayed", extra={"sync_key": key})
+            return EncodedCollection(wbxml=state.previous_response), 0
+        decision = KeyDecision.INVALID
+    if decision is KeyDecision.INVALID:
+        log.info("Sync with an unknown key", extra={"sync_key": key[:64]})
+        invalid = CollectionResponse(
             collection_id=request.collection_id,
-            store_ref=store_ref,
-            calendar_id=store_ref.removeprefix("calendar:")
-            if store_ref.startswith("calendar:")
-            else None,
-            supported=None if state.supported is None else frozenset(state.supported),
-            body_preference=body_preference_from_json(state.body_preference),
-            joined=_shares_session(ctx),
-            server_wins=request.options is None or request.options.conflict != 0,
+            status=SyncStatus.InvalidSyncKey,
+            sync_key="0",
         )
-        return await _current(state, request, target, _window(ctx, request, remaining))
+        return invalid, 0
+    _remember_options(state, request)
+    if decision is KeyDecision.INITIAL:
+        return _initial(state, request), 0
+    target = Target(
+        ctx=ctx,
+        session=session,
+        collection_id=request.collection_id,
+        store_ref=store_ref,
+        calendar_id=store_ref.removeprefix("calendar:")
+        if store_ref.startswith("calendar:")
+        else None,
+        supported=None if state.supported is None else frozenset(state.supported),
+        body_preference=body_preference_from_json(state.body_preference),
+        joined=_shares_session(ctx),
+        server_wins=request.options is None or request.options.conflict != 0,
+    )
+    return await _current(state, request, target, _window(ctx, request, remaining))
 
 
 def _remember_options(state: CollectionState, request: CollectionRequest) -> None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
-from sqlalchemy import select, text, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,6 +27,7 @@ from sqlalchemy.orm import defer
 from easgw.state.sync_models import ClientId, CollectionState, ItemId
 
 __all__ = [
+    "allocation",
     "begin_immediate",
     "cached_spans",
     "find_client",
@@ -79,17 +80,34 @@ def _insert(session: AsyncSession):  # type: ignore[no-untyped-def]
 async def _known(
     session: AsyncSession, user_id: int, store_ref: str, item_ids: Sequence[str] | None
 ) -> dict[str, int]:
-    query = select(ItemId.item_id, ItemId.id).where(
-        ItemId.user_id == user_id, ItemId.store_ref == store_ref
+    # A Core select (the table's columns): no ORM row processing on a large listing.
+    table = ItemId.__table__.c
+    query = select(table.item_id, table.id).where(
+        table.user_id == user_id, table.store_ref == store_ref
     )
     if item_ids is None:
         return {str(row[0]): int(row[1]) for row in (await session.execute(query)).all()}
     found: dict[str, int] = {}
     for start in range(0, len(item_ids), _CHUNK):
         chunk = item_ids[start : start + _CHUNK]
-        rows = await session.execute(query.where(ItemId.item_id.in_(chunk)))
+        rows = await session.execute(query.where(table.item_id.in_(chunk)))
         found.update({str(row[0]): int(row[1]) for row in rows.all()})
     return found
+
+
+async def allocation(session: AsyncSession, user_id: int, store_ref: str) -> tuple[int, int]:
+    """(how many ServerIds, the highest row id) of a collection: any deletion
+    and reallocation of its ``item_ids`` rows (a user deleted and re-added)
+    changes it."""
+    table = ItemId.__table__.c
+    row = (
+        await session.execute(
+            select(func.count(), func.max(table.id)).where(
+                table.user_id == user_id, table.store_ref == store_ref
+            )
+        )
+    ).one()
+    return int(row[0]), int(row[1] or 0)
 
 
 async def server_ids(
@@ -155,9 +173,10 @@ async def cached_spans(
     session: AsyncSession, user_id: int, store_ref: str
 ) -> dict[str, tuple[str | None, int | None]]:
     """store item id -> (etag the span was computed at, span end) for a collection."""
+    table = ItemId.__table__.c
     rows = await session.execute(
-        select(ItemId.item_id, ItemId.etag, ItemId.span_end).where(
-            ItemId.user_id == user_id, ItemId.store_ref == store_ref
+        select(table.item_id, table.etag, table.span_end).where(
+            table.user_id == user_id, table.store_ref == store_ref
         )
     )
     return {str(item_id): (etag, span) for item_id, etag, span in rows.all()}

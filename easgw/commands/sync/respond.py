@@ -14,8 +14,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from easgw.commands.sync.apply import Target
-from easgw.commands.sync.ids import cached_spans, save_spans, server_ids
+from easgw.commands.sync.ids import cached_spans, save_spans
 from easgw.commands.sync.items import ConversionError, Rendering, render_stored
+from easgw.commands.sync.listing import listing as store_listing
 from easgw.commands.sync.plan import (
     Held,
     Listed,
@@ -41,23 +42,6 @@ class ServerChanges:
     settled_token: str | None = None
 
 
-async def _listing(target: Target) -> tuple[list[Listed], str | None]:
-    """Every store item with its ServerId, and the store's change token for it."""
-    if target.calendar_id is None:
-        return [], None
-    everything = await target.store.changes_since(target.user, target.calendar_id, None)
-    refs = everything.changed
-    ids = await server_ids(
-        target.session,
-        target.ctx.user.id,
-        target.store_ref,
-        target.collection_id,
-        [ref.id for ref in refs],
-    )
-    listed = [Listed(server_id=ids[ref.id], item_id=ref.id, etag=ref.etag) for ref in refs]
-    return listed, everything.token
-
-
 async def unchanged_since(target: Target, token: str | None) -> bool:
     """Has the store reported no change since ``token``? (The cheap no-change path.)"""
     if token is None or target.calendar_id is None:
@@ -66,7 +50,7 @@ async def unchanged_since(target: Target, token: str | None) -> bool:
     return changes.complete and not changes.changed and not changes.deleted
 
 
-async def _in_window(target: Target, listing: list[Listed], earliest: int) -> list[Listed]:
+async def _in_window(target: Target, listing: Sequence[Listed], earliest: int) -> Sequence[Listed]:
     """The listed items ending at or after ``earliest`` (window.py); spans are
     cached per etag, so only new or changed items are read."""
     assert target.calendar_id is not None
@@ -126,7 +110,7 @@ async def server_changes(
 ) -> ServerChanges:
     """What goes out in this response's Commands, and the snapshot after it.
     ``earliest``: the FilterType window's start (UNIX seconds), None for all."""
-    everything, token = await _listing(target)
+    everything, token = await store_listing(target)
     listing = everything
     if earliest is not None and target.calendar_id is not None:
         listing = await _in_window(target, everything, earliest)
