@@ -19,6 +19,7 @@ the replayed Collection identical.
 
 from __future__ import annotations
 
+import copy
 import enum
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -446,7 +447,10 @@ def parse_sync_request(tree: etree._Element | None, version: str) -> SyncRequest
 
 
 def _copy(element: etree._Element) -> etree._Element:
-    return etree.fromstring(etree.tostring(element))
+    """A detached copy (lxml's C-level deep copy), without the original's tail."""
+    copied = copy.deepcopy(element)
+    copied.tail = None
+    return copied
 
 
 def _leaf(parent: etree._Element, name: str, text: str) -> etree._Element:
