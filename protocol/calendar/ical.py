@@ -68,9 +68,8 @@ from protocol.calendar.model import (
     ConversionError,
     version_tuple,
 )
+from protocol.calendar.overrides import exceptions_to_ical, ical_to_exceptions
 from protocol.calendar.recurrence import (
-    exceptions_to_ical,
-    ical_to_exceptions,
     recurrence_to_rrule,
     rrule_to_recurrence,
 )

@@ -48,12 +48,11 @@ from typing import Any
 
 from lxml import etree
 
+from protocol.calendar.exceptions_wbxml import parse_exceptions, render_exceptions
 from protocol.calendar.recurrence import (
     ExceptionData,
     Recurrence,
-    parse_exceptions,
     parse_recurrence,
-    render_exceptions,
     render_recurrence,
 )
 from protocol.calendar.timezone import TimeZoneInfo

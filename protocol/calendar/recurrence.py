@@ -5,9 +5,10 @@ Models
     (Calendar:Exception, MS-ASCAL 2.2.2.21). All datetimes are aware UTC.
 
 WBXML trees
-    ``parse_recurrence`` / ``render_recurrence`` and ``parse_exceptions`` /
-    ``render_exceptions``. Parsing is lenient about versions (a child a version does
-    not define is still read); rendering follows the version rules. Malformed values
+    ``parse_recurrence`` / ``render_recurrence`` (and, in
+    protocol/calendar/exceptions_wbxml.py, ``parse_exceptions`` /
+    ``render_exceptions``). Parsing is lenient about versions (a child a version
+    does not define is still read); rendering follows the version rules. Malformed values
     raise ``RecurrenceError`` (a ``ValueError``: the caller answers item Status 6).
     Attendees inside an Exception are converted by the caller's callbacks
     (``parse_attendees`` / ``render_attendees``): the Attendee model lives in
@@ -51,9 +52,8 @@ Exceptions <-> iCalendar (the MODEL helper calls these; field conversion is its 
 
 from __future__ import annotations
 
-import copy
 import enum
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, cast
@@ -67,14 +67,10 @@ __all__ = [
     "Recurrence",
     "RecurrenceError",
     "RecurrenceType",
-    "exceptions_to_ical",
     "format_compact",
-    "ical_to_exceptions",
     "parse_compact",
-    "parse_exceptions",
     "parse_recurrence",
     "recurrence_to_rrule",
-    "render_exceptions",
     "render_recurrence",
     "rrule_to_recurrence",
 ]
@@ -261,189 +257,6 @@ def render_recurrence(rec: Recurrence, version: str) -> etree._Element:
             continue
         text = format_compact(value) if isinstance(value, datetime) else str(int(value))
         etree.SubElement(root, f"{{{CAL_NS}}}{name}").text = text
-    return root
-
-
-# --- Exceptions <-> WBXML tree --------------------------------------------------------
-
-ParseAttendees = Callable[[etree._Element, str], tuple[Any, ...]]
-RenderAttendees = Callable[[tuple[Any, ...], str], etree._Element]
-
-_SCALARS: dict[str, tuple[str, str]] = {  # element -> (field, kind)
-    "Subject": ("subject", "str"),
-    "StartTime": ("start_time", "time"),
-    "EndTime": ("end_time", "time"),
-    "Sensitivity": ("sensitivity", "int"),
-    "BusyStatus": ("busy_status", "int"),
-    "AllDayEvent": ("all_day", "bool"),
-    "Reminder": ("reminder", "int"),
-    "DtStamp": ("dt_stamp", "time"),
-    "MeetingStatus": ("meeting_status", "int"),
-    "AppointmentReplyTime": ("appointment_reply_time", "time"),
-    "ResponseType": ("response_type", "int"),
-    "OnlineMeetingConfLink": ("online_meeting_conf_link", "str"),
-    "OnlineMeetingExternalLink": ("online_meeting_external_link", "str"),
-    "Location": ("location", "str"),
-}
-
-
-def _scalar(kind: str, text: str | None, name: str) -> object:
-    if kind == "str":
-        return text or ""
-    if kind == "time":
-        return parse_compact(text or "")
-    if kind == "bool":
-        return _int(text, name) != 0
-    return _int(text, name)
-
-
-def _base_text(element: etree._Element, name: str) -> str | None:
-    child = element.find(f"{{{BASE_NS}}}{name}")
-    return None if child is None else (child.text or "")
-
-
-def _parse_base_child(child: etree._Element, name: str) -> dict[str, Any]:
-    if name == "InstanceId":  # 16.x, a Compact DateTime (MS-ASAIRS 2.2.2.25)
-        return {"original_start": parse_compact(child.text or "")}
-    if name == "Body":
-        body_type = _base_text(child, "Type")
-        return {
-            "body": _base_text(child, "Data") or "",
-            "body_type": _int(body_type, "Type") if body_type else None,
-        }
-    if name == "Location":  # 16.x: a DisplayName child (MS-ASAIRS 2.2.2.28)
-        return {"location": _base_text(child, "DisplayName") or (child.text or "")}
-    return {}
-
-
-def _parse_exception(
-    element: etree._Element, version: str, parse_attendees: ParseAttendees | None
-) -> ExceptionData:
-    values: dict[str, Any] = {}
-    for child in element:
-        qname = etree.QName(child)
-        name = qname.localname
-        if qname.namespace == BASE_NS:
-            values.update(_parse_base_child(child, name))
-        elif name == "ExceptionStartTime":
-            values["original_start"] = parse_compact(child.text or "")
-        elif name == "Deleted":
-            values["deleted"] = _int(child.text, name) != 0
-        elif name == "Body":  # Calendar:Body, 2.5
-            values["body"] = child.text or ""
-        elif name == "Categories":
-            values["categories"] = tuple(c.text or "" for c in child)
-        elif name == "Attendees" and parse_attendees is not None:
-            values["attendees"] = parse_attendees(child, version)
-        elif name in _SCALARS:
-            field, kind = _SCALARS[name]
-            values[field] = _scalar(kind, child.text, name)
-    if "original_start" not in values:
-        raise RecurrenceError("Exception without ExceptionStartTime/InstanceId")
-    return ExceptionData(**values)
-
-
-def parse_exceptions(
-    element: etree._Element, version: str, *, parse_attendees: ParseAttendees | None = None
-) -> tuple[ExceptionData, ...]:
-    """Calendar:Exceptions -> ExceptionData tuple (Attendees only with a callback)."""
-    return tuple(
-        _parse_exception(child, version, parse_attendees)
-        for child in element
-        if etree.QName(child).localname == "Exception"
-    )
-
-
-def _leaf(parent: etree._Element, ns: str, name: str, text: str) -> etree._Element:
-    child = etree.SubElement(parent, f"{{{ns}}}{name}")
-    child.text = text
-    return child
-
-
-def _text_of(value: object) -> str:
-    if isinstance(value, datetime):
-        return format_compact(value)
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    return str(value)
-
-
-def _render_body(parent: etree._Element, exc: ExceptionData) -> None:
-    body = etree.SubElement(parent, f"{{{BASE_NS}}}Body")
-    _leaf(body, BASE_NS, "Type", str(exc.body_type or 1))
-    _leaf(body, BASE_NS, "Data", exc.body or "")
-
-
-def _render_content(node: etree._Element, exc: ExceptionData, v16: bool) -> None:
-    """Body, Location (AirSyncBase with a DisplayName in 16.x) and Categories."""
-    if exc.body is not None:
-        _render_body(node, exc)
-    if exc.location is not None and v16:
-        _leaf(
-            etree.SubElement(node, f"{{{BASE_NS}}}Location"), BASE_NS, "DisplayName", exc.location
-        )
-    elif exc.location is not None:
-        _leaf(node, CAL_NS, "Location", exc.location)
-    if exc.categories is not None:
-        categories = etree.SubElement(node, f"{{{CAL_NS}}}Categories")
-        for category in exc.categories:
-            _leaf(categories, CAL_NS, "Category", category)
-
-
-def _render_exception(
-    parent: etree._Element,
-    exc: ExceptionData,
-    version: str,
-    render_attendees: RenderAttendees | None,
-    uid: str | None,
-) -> None:
-    """The children in MS-ASCAL 2.2.2.21's order (Exchange's)."""
-    v16 = _version(version) >= (16, 0)
-    node = etree.SubElement(parent, f"{{{CAL_NS}}}Exception")
-    if exc.deleted:
-        _leaf(node, CAL_NS, "Deleted", "1")
-    if not v16:
-        _leaf(node, CAL_NS, "ExceptionStartTime", format_compact(exc.original_start))
-    _render_scalars(node, exc, ("Subject", "StartTime", "EndTime"))
-    _render_content(node, exc, v16)
-    _render_scalars(node, exc, ("Sensitivity", "BusyStatus", "AllDayEvent", "Reminder", "DtStamp"))
-    if v16:  # 16.x: the series UID, then InstanceId, both required there
-        if uid is not None:
-            _leaf(node, CAL_NS, "UID", uid)
-        _leaf(node, BASE_NS, "InstanceId", format_compact(exc.original_start))
-    _render_scalars(node, exc, ("MeetingStatus",))
-    if exc.attendees is not None and render_attendees is not None:
-        node.append(render_attendees(exc.attendees, version))
-    if _version(version) >= (14, 0):
-        _render_scalars(node, exc, ("AppointmentReplyTime", "ResponseType"))
-    if _version(version) >= (14, 1):
-        _render_scalars(node, exc, ("OnlineMeetingConfLink", "OnlineMeetingExternalLink"))
-
-
-def _render_scalars(node: etree._Element, exc: ExceptionData, names: Iterable[str]) -> None:
-    for name in names:
-        value = getattr(exc, _SCALARS[name][0])
-        if value is not None:
-            _leaf(node, CAL_NS, name, _text_of(value))
-
-
-def render_exceptions(
-    exceptions: Sequence[ExceptionData],
-    version: str,
-    *,
-    render_attendees: RenderAttendees | None = None,
-    uid: str | None = None,
-) -> etree._Element:
-    """ExceptionData -> Calendar:Exceptions (ExceptionStartTime <= 14.1, InstanceId 16.x).
-
-    ``uid``: the series UID, which MS-ASCAL 2.2.2.21 lists as a required child of a
-    16.x Exception (before InstanceId); emitted at 16.x only.
-    """
-    root = etree.Element(
-        f"{{{CAL_NS}}}Exceptions", nsmap={"Calendar": CAL_NS, "AirSyncBase": BASE_NS}
-    )
-    for exc in sorted(exceptions, key=lambda e: e.original_start):
-        _render_exception(root, exc, version, render_attendees, uid)
     return root
 
 
@@ -666,162 +479,3 @@ def rrule_to_recurrence(
         until=None if count is not None else until,
         first_day_of_week=_WEEKDAYS.index(wkst) if wkst else None,
     )
-
-
-# --- Exceptions <-> EXDATE / RECURRENCE-ID overrides --------------------------------
-
-MakeOverride = Callable[[ExceptionData], icalendar.Event]
-ReadOverride = Callable[[icalendar.Event], Mapping[str, object]]
-_NOT_INHERITED = frozenset(
-    {"RRULE", "RDATE", "EXDATE", "RECURRENCE-ID", "DTSTART", "DTEND", "DURATION"}
-)
-
-
-def _as_utc(value: date | datetime, zone: str, moment: time) -> datetime:
-    """An iCalendar value -> aware UTC (floating in ``zone``; a date at ``moment``)."""
-    tz = ZoneInfo(zone)
-    if isinstance(value, datetime):
-        return (value.replace(tzinfo=tz) if value.tzinfo is None else value).astimezone(UTC)
-    return datetime.combine(value, moment, tz).astimezone(UTC)
-
-
-def _ical_value(moment: datetime, zone: str, all_day: bool) -> date | datetime:
-    local = moment.astimezone(ZoneInfo(zone))
-    return local.date() if all_day else local
-
-
-def _master_times(master: icalendar.Event) -> tuple[date | datetime, timedelta]:
-    start: Any = master.decoded("DTSTART")
-    if "DTEND" in master:
-        end: Any = master.decoded("DTEND")
-        return start, end - start
-    if "DURATION" in master:
-        return start, master.decoded("DURATION")
-    return start, timedelta(days=0 if isinstance(start, datetime) else 1)
-
-
-def _override_times(
-    exc: ExceptionData, master: icalendar.Event, zone: str, all_day: bool
-) -> tuple[date | datetime, date | datetime]:
-    _, duration = _master_times(master)
-    whole_day = all_day if exc.all_day is None else exc.all_day
-    start = _ical_value(exc.start_time or exc.original_start, zone, whole_day)
-    if exc.end_time is not None:
-        return start, _ical_value(exc.end_time, zone, whole_day)
-    if whole_day and duration < timedelta(days=1):
-        duration = timedelta(days=max(1, duration.days))
-    if not whole_day and duration >= timedelta(days=1) and all_day:
-        duration = timedelta(hours=1)  # an all-day series turned timed without an end
-    return start, start + duration
-
-
-def _override(
-    master: icalendar.Event,
-    exc: ExceptionData,
-    zone: str,
-    all_day: bool,
-    make_override: MakeOverride,
-) -> icalendar.Event:
-    event = icalendar.Event()
-    for name, value in master.items():
-        if name not in _NOT_INHERITED:
-            event[name] = copy.deepcopy(value)
-    event.subcomponents = [copy.deepcopy(sub) for sub in master.subcomponents]
-    event.add("RECURRENCE-ID", _ical_value(exc.original_start, zone, all_day))
-    start, end = _override_times(exc, master, zone, all_day)
-    event.add("DTSTART", start)
-    event.add("DTEND", end)
-    partial = make_override(exc)
-    for name, value in partial.items():
-        event.pop(name, None)
-        event[name] = value
-    replaced = {sub.name for sub in partial.subcomponents}
-    event.subcomponents = [
-        *(sub for sub in event.subcomponents if sub.name not in replaced),
-        *partial.subcomponents,
-    ]
-    return event
-
-
-def exceptions_to_ical(
-    master: icalendar.Event,
-    exceptions: Iterable[ExceptionData],
-    *,
-    zone: str,
-    all_day: bool,
-    make_override: MakeOverride,
-) -> tuple[list[date | datetime], list[icalendar.Event]]:
-    """ExceptionData -> (EXDATE values, RECURRENCE-ID override VEVENTs); see module doc."""
-    exdates: list[date | datetime] = []
-    overrides: list[icalendar.Event] = []
-    for exc in sorted(exceptions, key=lambda e: e.original_start):
-        if exc.deleted:
-            exdates.append(_ical_value(exc.original_start, zone, all_day))
-        else:
-            overrides.append(_override(master, exc, zone, all_day, make_override))
-    return exdates, overrides
-
-
-def _exdate_values(master: icalendar.Event) -> list[date | datetime]:
-    raw = master.get("EXDATE")
-    if raw is None:
-        return []
-    lists = raw if isinstance(raw, list) else [raw]
-    return [item.dt for entry in lists for item in entry.dts]
-
-
-def _changed_times(
-    override: icalendar.Event, original: datetime, duration: timedelta, zone: str, all_day: bool
-) -> dict[str, Any]:
-    if "DTSTART" not in override:
-        return {}
-    start_value: date | datetime = override.decoded("DTSTART")
-    whole_day = not isinstance(start_value, datetime)
-    start = _as_utc(start_value, zone, time())
-    if "DTEND" in override:
-        end = _as_utc(override.decoded("DTEND"), zone, time())
-    elif "DURATION" in override:
-        end = start + override.decoded("DURATION")
-    elif whole_day:  # RFC 5545 3.6.1: a date DTSTART alone lasts one day
-        end = _as_utc(start_value + timedelta(days=1), zone, time())
-    else:
-        end = start + duration
-    changed: dict[str, Any] = {}
-    if whole_day != all_day:
-        changed["all_day"] = whole_day
-    if changed or start != original or end - start != duration:
-        changed.update(start_time=start, end_time=end)
-    return changed
-
-
-def ical_to_exceptions(
-    master: icalendar.Event,
-    overrides: Iterable[icalendar.Event],
-    *,
-    zone: str,
-    all_day: bool,
-    read_override: ReadOverride,
-) -> tuple[ExceptionData, ...]:
-    """EXDATE + RECURRENCE-ID overrides -> ExceptionData (only differing fields)."""
-    master_start, duration = _master_times(master)
-    moment = time() if all_day else _local_start(master_start, zone).time()
-    found: dict[datetime, ExceptionData] = {}
-    base = read_override(master)
-    for override in overrides:
-        if "RECURRENCE-ID" not in override:
-            continue
-        original = _as_utc(override.decoded("RECURRENCE-ID"), zone, moment)
-        if str(override.get("STATUS", "")).upper() == "CANCELLED":
-            found[original] = ExceptionData(original_start=original, deleted=True)
-            continue
-        values: dict[str, Any] = {
-            name: value
-            for name, value in read_override(override).items()
-            if name in _OVERRIDABLE and base.get(name) != value
-        }
-        values.update(_changed_times(override, original, duration, zone, all_day))
-        found[original] = ExceptionData(original_start=original, **values)
-    for value in _exdate_values(master):  # an excluded occurrence stays deleted
-        original = _as_utc(value, zone, moment)
-        found[original] = ExceptionData(original_start=original, deleted=True)
-    return tuple(found[key] for key in sorted(found))

@@ -15,17 +15,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 from lxml import etree
 
+from protocol.calendar.exceptions_wbxml import parse_exceptions, render_exceptions
+from protocol.calendar.overrides import exceptions_to_ical, ical_to_exceptions
 from protocol.calendar.recurrence import (
     ExceptionData,
     Recurrence,
     RecurrenceError,
     RecurrenceType,
-    exceptions_to_ical,
-    ical_to_exceptions,
-    parse_exceptions,
     parse_recurrence,
     recurrence_to_rrule,
-    render_exceptions,
     render_recurrence,
     rrule_to_recurrence,
 )
