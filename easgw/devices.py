@@ -4,14 +4,24 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Select, bindparam, delete, func, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from easgw.state.models import Device, DeviceStatus, User, utcnow
 
-__all__ = ["DeviceError", "DeviceLimitReached", "Devices", "new_policy_key"]
+__all__ = [
+    "DeviceError",
+    "DeviceLimitReached",
+    "Devices",
+    "find_device",
+    "new_policy_key",
+    "registration_changes",
+]
 
 
 class DeviceError(ValueError):
@@ -23,11 +33,6 @@ class DeviceLimitReached(Exception):
 
 
 LAST_SEEN_STEP = timedelta(seconds=60)
-
-
-def _set_if_changed(device: Device, name: str, value: str) -> None:
-    if getattr(device, name) != value:
-        setattr(device, name, value)
 
 
 def new_policy_key() -> int:
@@ -45,6 +50,39 @@ class SeenAs:
     protocol_version: str
 
 
+def registration_changes(device: Device, seen: SeenAs, now: datetime) -> dict[str, Any]:
+    """The columns this request updates on its device row (empty: nothing to write).
+
+    last_seen is written at most once a minute: a write per request would cost
+    every command a commit (and SQLite a WAL append) for no news."""
+    wanted: dict[str, Any] = {"device_type": seen.device_type[:128]}
+    if seen.user_agent:
+        wanted["user_agent"] = seen.user_agent[:512]
+    if seen.protocol_version:
+        wanted["protocol_version"] = seen.protocol_version[:8]
+    changes = {name: value for name, value in wanted.items() if getattr(device, name) != value}
+    last = device.last_seen
+    if last is None or now - (last if last.tzinfo else last.replace(tzinfo=UTC)) > LAST_SEEN_STEP:
+        changes["last_seen"] = now
+    return changes
+
+
+def _device_query(user_id: int, device_id: str) -> Select[Device]:
+    return select(Device).where(Device.user_id == user_id, Device.device_id == device_id)
+
+
+#: Built once: the hot path's statement skips construction and cache-key work.
+_DEVICE = select(Device).where(
+    Device.user_id == bindparam("user_id"), Device.device_id == bindparam("device_id")
+)
+
+
+def find_device(connection: Connection, user_id: int, device_id: str) -> Device | None:
+    """The user's device row; a read for ``Database.reader`` (comes back detached)."""
+    with Session(bind=connection) as session:
+        return session.scalars(_DEVICE, {"user_id": user_id, "device_id": device_id}).first()
+
+
 class Devices:
     """Device operations on one session (the caller commits)."""
 
@@ -52,9 +90,7 @@ class Devices:
         self.session = session
 
     async def get(self, user: User, device_id: str) -> Device | None:
-        result = await self.session.execute(
-            select(Device).where(Device.user_id == user.id, Device.device_id == device_id)
-        )
+        result = await self.session.execute(_device_query(user.id, device_id))
         return result.scalar_one_or_none()
 
     async def register(
@@ -74,20 +110,8 @@ class Devices:
                 status=(DeviceStatus.QUARANTINED if approval else DeviceStatus.ALLOWED).value,
             )
             self.session.add(device)
-        _set_if_changed(device, "device_type", seen.device_type[:128])
-        if seen.user_agent:
-            _set_if_changed(device, "user_agent", seen.user_agent[:512])
-        if seen.protocol_version:
-            _set_if_changed(device, "protocol_version", seen.protocol_version[:8])
-        # last_seen is written at most once a minute: a write per request would
-        # cost every command a commit (and SQLite a WAL append) for no news.
-        now = utcnow()
-        last = device.last_seen
-        if (
-            last is None
-            or now - (last if last.tzinfo else last.replace(tzinfo=UTC)) > LAST_SEEN_STEP
-        ):
-            device.last_seen = now
+        for name, value in registration_changes(device, seen, utcnow()).items():
+            setattr(device, name, value)
         await self.session.flush()
         return device
 

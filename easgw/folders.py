@@ -28,7 +28,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
-from sqlalchemy import select
+from sqlalchemy import BindParameter, Select, bindparam, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from easgw.state.models import Folder
@@ -167,12 +168,23 @@ class FolderMap:
     async def store_ref(self, server_id: str) -> str | None:
         """The store reference behind a ServerId, None for an unknown one."""
         async with self._sessions() as session:
-            result = await session.execute(
-                select(Folder.store_ref).where(
-                    Folder.user_id == self._user_id, Folder.server_id == server_id
-                )
-            )
+            result = await session.execute(_store_ref_query(self._user_id, server_id))
             return result.scalar_one_or_none()
+
+
+def _store_ref_query(
+    user_id: int | BindParameter[int], server_id: str | BindParameter[str]
+) -> Select[str]:
+    return select(Folder.store_ref).where(Folder.user_id == user_id, Folder.server_id == server_id)
+
+
+_STORE_REF = _store_ref_query(bindparam("user_id"), bindparam("server_id"))  # built once
+
+
+def find_store_ref(connection: Connection, user_id: int, server_id: str) -> str | None:
+    """``FolderMap.store_ref`` as a read for ``Database.reader``."""
+    ref: str | None = connection.scalar(_STORE_REF, {"user_id": user_id, "server_id": server_id})
+    return ref
 
 
 async def list_folders(ctx: RequestContext) -> list[UserFolder]:

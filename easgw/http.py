@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Sequence
+from functools import partial
 
 from aiohttp import web
 from lxml import etree
@@ -18,10 +19,16 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from easgw.auth import login_candidates, parse_basic
 from easgw.commands import CommandSpec
 from easgw.config import Config
-from easgw.devices import DeviceLimitReached, Devices, SeenAs
+from easgw.devices import (
+    DeviceLimitReached,
+    Devices,
+    SeenAs,
+    find_device,
+    registration_changes,
+)
 from easgw.gateway import Gateway, RequestContext
-from easgw.state.models import Device, DeviceStatus, User
-from easgw.users import Users, check_password
+from easgw.state.models import Device, DeviceStatus, User, utcnow
+from easgw.users import check_password, find_user
 from protocol import wbxml
 from protocol.ashttp import Command, EasRequestLine, RequestLineError, parse_request_line
 from protocol.status import CommonStatus, EasStatusError
@@ -94,11 +101,7 @@ async def authenticate(request: web.Request, gateway: Gateway) -> tuple[User, st
     if wait is not None:
         log.warning("login throttled", extra={"login": login, "client": keys[1]})
         return _text_response(429, "too many failed logins", **{"Retry-After": str(wait)})
-    async with gateway.database.sessions() as session:
-        users = Users(session)
-        user = await users.get(login)
-        if user is None and email is not None:
-            user = await users.by_email(email)
+    user = await gateway.database.reader.run(partial(find_user, login=login, email=email))
     cached = gateway.credentials.get(header)
     if user is not None and cached == (user.id, user.password_epoch):
         return user, credentials.password
@@ -223,7 +226,13 @@ async def _read_body(
 
 async def _register(gateway: Gateway, user: User, seen: SeenAs) -> Device:
     """The request's device, registered; a concurrent first contact of the same
-    device (a unique-key race) is retried once and then finds the winner's row."""
+    device (a unique-key race) is retried once and then finds the winner's row.
+    The common case, a known device with nothing new to record, is one read."""
+    known = await gateway.database.reader.run(
+        partial(find_device, user_id=user.id, device_id=seen.device_id)
+    )
+    if known is not None and not registration_changes(known, seen, utcnow()):
+        return known
     for attempt in range(2):
         try:
             async with gateway.database.sessions.begin() as session:

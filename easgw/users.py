@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Select, bindparam, delete, func, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from easgw.passwords import hash_password, verify_password
 from easgw.state.models import User
 
-__all__ = ["UserError", "Users", "normalise_login"]
+__all__ = ["UserError", "Users", "find_user", "normalise_login"]
 
 
 class UserError(ValueError):
@@ -34,6 +36,28 @@ def _check_email(email: str) -> str:
     if not at or not local or "." not in domain or " " in email:
         raise UserError(f"invalid e-mail address {email!r}")
     return email
+
+
+def _by_login(login: str) -> Select[User]:
+    return select(User).where(User.login == normalise_login(login))
+
+
+def _by_email(email: str) -> Select[User]:
+    return select(User).where(func.lower(User.email) == email.strip().lower())
+
+
+#: Built once: the hot path's statements skip construction and cache-key work.
+_BY_LOGIN = select(User).where(User.login == bindparam("login"))
+
+
+def find_user(connection: Connection, login: str, email: str | None) -> User | None:
+    """The user with this login, else (given) the one with this e-mail address;
+    a read for ``Database.reader`` (the object comes back detached)."""
+    with Session(bind=connection) as session:
+        user = session.scalars(_BY_LOGIN, {"login": normalise_login(login)}).first()
+        if user is None and email is not None:
+            user = session.scalars(_by_email(email)).first()
+        return user
 
 
 class Users:
@@ -60,9 +84,7 @@ class Users:
         return user
 
     async def get(self, login: str) -> User | None:
-        result = await self.session.execute(
-            select(User).where(User.login == normalise_login(login))
-        )
+        result = await self.session.execute(_by_login(login))
         return result.scalar_one_or_none()
 
     async def require(self, login: str) -> User:
@@ -72,9 +94,7 @@ class Users:
         return user
 
     async def by_email(self, email: str) -> User | None:
-        result = await self.session.execute(
-            select(User).where(func.lower(User.email) == email.strip().lower())
-        )
+        result = await self.session.execute(_by_email(email))
         return result.scalars().first()
 
     async def list(self) -> list[User]:

@@ -15,6 +15,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
+from providers.stores.sql.reader import Reader
+
 MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
 BUSY_TIMEOUT_MS = 5000
 
@@ -58,12 +60,18 @@ async def migrate(engine: AsyncEngine) -> None:
 
 
 class Database:
-    """The gateway's engine and session factory."""
+    """The gateway's engine, session factory and reader.
+
+    ``reader`` runs the hot path's reads (who is this user, this device, this
+    collection's key) at the lowest cost the driver allows (on SQLite: on the
+    loop thread; providers/stores/sql/reader.py); writes go through ``sessions``.
+    """
 
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = create_engine(url)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.reader = Reader(self.engine)
         self._migrated = asyncio.Lock()
 
     async def migrate(self) -> None:
@@ -71,4 +79,5 @@ class Database:
             await migrate(self.engine)
 
     async def close(self) -> None:
+        self.reader.close()
         await self.engine.dispose()

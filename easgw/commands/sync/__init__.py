@@ -16,7 +16,8 @@ with the state row locked (``ids.locked_state``), the request's SyncKey decides
   says when; the boundary always encodes a tree today, so easgw sends the short
   Collection instead, which the spec's schema equally allows.) The common poll
   costs one ``Store.changes_since`` call: the state keeps the store's token from
-  the last diff that left the device fully in step.
+  the last diff that left the device fully in step; ``quiet.py`` recognises
+  that poll from reads alone, before any transaction or lock on the database.
 * the previous key: the device lost our answer; it is replayed byte for byte
   and the request's commands are not applied again (ClientId idempotency backs
   this up for an Add resent under a later key).
@@ -37,6 +38,7 @@ import asyncio
 import logging
 from contextlib import AbstractAsyncContextManager, nullcontext
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -51,11 +53,18 @@ from easgw.commands.sync.items import (
     choose_body_preference,
 )
 from easgw.commands.sync.listing import keep_after_commit
-from easgw.commands.sync.parse import Planned, limit_answer, planned_collections
+from easgw.commands.sync.parse import (
+    Planned,
+    limit_answer,
+    plan_collections,
+    read_cached_request,
+    store_cached_request,
+)
 from easgw.commands.sync.plan import KeyDecision, classify_key, held_from_json, held_to_json
+from easgw.commands.sync.quiet import quiet_key
 from easgw.commands.sync.respond import ServerChanges, server_changes, unchanged_since
 from easgw.commands.sync.window import cutoff
-from easgw.folders import FolderMap
+from easgw.folders import find_store_ref
 from easgw.gateway import RequestContext
 from easgw.state.sync_models import CollectionState
 from protocol.ashttp import Command
@@ -97,11 +106,17 @@ async def handle(ctx: RequestContext, request: SyncRequest) -> SyncResponse:
     answer = limit_answer(request, ctx.config)
     if answer is not None:
         return answer
-    async with ctx.gateway.database.sessions.begin() as session:
-        planned = await planned_collections(session, ctx.device.id, request)
+    device_pk = ctx.device.id
+    cached = await ctx.gateway.database.reader.run(
+        partial(read_cached_request, device_pk=device_pk)
+    )
+    planned = plan_collections(cached, request)
     if planned is None:
         return SyncResponse(status=SyncStatus.IncompleteRequest)
-    collections, overall = planned
+    collections, overall, to_cache = planned
+    if to_cache is not None:
+        async with ctx.gateway.database.sessions.begin() as session:
+            await store_cached_request(session, device_pk, to_cache)
     remaining = min(overall or ctx.config.sync.max_window * len(collections), 10_000)
     answers: list[Answer] = []
     for entry in collections:
@@ -125,12 +140,17 @@ async def _sync_collection(
         status=SyncStatus.FolderHierarchyChanged,
         sync_key=planned.request.sync_key or None,
     )
-    store_ref = await FolderMap(ctx.gateway.database.sessions, ctx.user.id).store_ref(collection_id)
+    store_ref = await ctx.gateway.database.reader.run(
+        partial(find_store_ref, user_id=ctx.user.id, server_id=collection_id)
+    )
     if store_ref is None:
         log.info("Sync of an unknown collection", extra={"collection_id": collection_id[:64]})
         return gone, 0
     async with _lock(ctx, collection_id):
         try:
+            key = await quiet_key(ctx, planned, store_ref)
+            if key is not None:
+                return _quiet_answer(collection_id, key), 0
             return await _sync_locked(ctx, planned, store_ref, remaining)
         except NotFound:
             log.info("Sync of a calendar the store no longer has")
@@ -229,11 +249,15 @@ def _initial(state: CollectionState, request: CollectionRequest) -> CollectionRe
 
 
 def _quiet(state: CollectionState, request: CollectionRequest) -> CollectionResponse:
+    return _quiet_answer(request.collection_id, state.sync_key)
+
+
+def _quiet_answer(collection_id: str, sync_key: int) -> CollectionResponse:
     """Nothing received, nothing to send: the same key, no Commands."""
     return CollectionResponse(
-        collection_id=request.collection_id,
+        collection_id=collection_id,
         status=SyncStatus.Success,
-        sync_key=str(state.sync_key),
+        sync_key=str(sync_key),
         unchanged=True,
     )
 

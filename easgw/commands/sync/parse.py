@@ -16,13 +16,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import bindparam, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from easgw.config import Config
 from easgw.state.sync_models import SyncRequestCache
 from protocol.sync import CollectionRequest, SyncRequest, SyncResponse, SyncStatus
 
-__all__ = ["MAX_WAIT_MINUTES", "Planned", "limit_answer", "planned_collections"]
+__all__ = [
+    "MAX_WAIT_MINUTES",
+    "Planned",
+    "limit_answer",
+    "plan_collections",
+    "read_cached_request",
+    "store_cached_request",
+]
 
 MIN_WAIT_MINUTES = 1
 MAX_WAIT_MINUTES = 59
@@ -69,17 +78,27 @@ def _from_cache(raw: dict[str, Any]) -> Planned:
     return Planned(request=request, cached=True)
 
 
-async def planned_collections(
-    session: AsyncSession, device_pk: int, request: SyncRequest
-) -> tuple[list[Planned], int | None] | None:
-    """The collections to sync and the overall WindowSize; None: Status 13."""
-    cache = await session.get(SyncRequestCache, device_pk)
-    cached: dict[str, Any] = dict(cache.request) if cache is not None else {}
-    cached_collections = [_from_cache(raw) for raw in cached.get("collections", [])]
+_CACHED_REQUEST = select(SyncRequestCache.request).where(
+    SyncRequestCache.device_pk == bindparam("device_pk")
+)  # built once
+
+
+def read_cached_request(connection: Connection, device_pk: int) -> dict[str, Any] | None:
+    """The device's cached Sync request (a read for ``Database.reader``)."""
+    cached = connection.scalar(_CACHED_REQUEST, {"device_pk": device_pk})
+    return dict(cached) if cached is not None else None
+
+
+def plan_collections(
+    cached: dict[str, Any] | None, request: SyncRequest
+) -> tuple[list[Planned], int | None, dict[str, Any] | None] | None:
+    """The collections to sync, the overall WindowSize and the request to cache
+    (None: the cache already holds it); None: Status 13 (nothing cached)."""
+    cached_collections = [_from_cache(raw) for raw in (cached or {}).get("collections", [])]
     if request.collections is None:
         if not cached_collections:
             return None
-        return cached_collections, cached.get("window_size")
+        return cached_collections, (cached or {}).get("window_size"), None
     planned = [Planned(request=c) for c in request.collections]
     if request.partial:
         named = {p.request.collection_id for p in planned}
@@ -91,8 +110,15 @@ async def planned_collections(
         "collections": [_to_cache(p.request) for p in planned],
         "window_size": window,
     }
+    return planned, window, (None if stored == cached else stored)
+
+
+async def store_cached_request(
+    session: AsyncSession, device_pk: int, stored: dict[str, Any]
+) -> None:
+    """Replace the device's cached Sync request."""
+    cache = await session.get(SyncRequestCache, device_pk)
     if cache is None:
         session.add(SyncRequestCache(device_pk=device_pk, request=stored))
-    elif cache.request != stored:
+    else:
         cache.request = stored
-    return planned, window

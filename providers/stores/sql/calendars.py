@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -18,6 +18,7 @@ from providers.stores.sql.identifiers import new_calendar_id
 from providers.stores.sql.models import CalendarRow, ChangeRow, ItemRow
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
     from sqlalchemy.ext.asyncio import AsyncSession
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "delete_calendar",
     "list_calendars",
     "lock_calendar",
+    "read_calendar_seq",
     "rename_calendar",
 ]
 
@@ -115,6 +117,17 @@ async def lock_calendar(session: AsyncSession, owner: str, calendar_id: str) -> 
     )
     if result.scalar_one_or_none() is None:
         raise NotFound(f"no calendar {calendar_id!r}")
+
+
+_SEQ = select(CalendarRow.seq).where(
+    CalendarRow.id == bindparam("calendar_id"), CalendarRow.owner == bindparam("owner")
+)  # built once: the no-change poll's statement
+
+
+def read_calendar_seq(connection: Connection, owner: str, calendar_id: str) -> int | None:
+    """The change counter of the owner's calendar, None if there is none (for ``Reader``)."""
+    seq: int | None = connection.scalar(_SEQ, {"calendar_id": calendar_id, "owner": owner})
+    return seq
 
 
 async def calendar_seq(session: AsyncSession, owner: str, calendar_id: str) -> int:

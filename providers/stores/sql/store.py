@@ -17,11 +17,13 @@ races ``PreconditionFailed`` here, at the store's edge.
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from contextvars import ContextVar
-from typing import Any, Self
+from functools import partial
+from typing import Any, Self, TypeVar
 
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -38,8 +40,11 @@ from providers.stores.base import (
 from providers.stores.sql import calendars, items, migration
 from providers.stores.sql.engine import create_store_engine
 from providers.stores.sql.ical_validation import uid_of
+from providers.stores.sql.reader import Reader
 
 __all__ = ["SqlStore"]
+
+T = TypeVar("T")
 
 #: Errors meaning "the database cannot answer now" (connection lost, locked, timeout).
 _UNAVAILABLE = (DBAPIError, PoolTimeoutError, OSError)
@@ -58,6 +63,7 @@ class SqlStore:
         self._engine = engine
         self._owns_engine = False
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self._reader = Reader(engine)
         self._shared_session: ContextVar[AsyncSession | None] = ContextVar(
             f"sql_store_session_{id(self):x}", default=None
         )
@@ -92,6 +98,7 @@ class SqlStore:
 
     async def close(self) -> None:
         """Dispose of the engine if the store created it."""
+        self._reader.close()
         if self._owns_engine:
             await self._engine.dispose()
 
@@ -173,10 +180,18 @@ class SqlStore:
         counter>"``); a token this calendar did not issue
         (garbage, another calendar's, from the future) gets every item with
         ``complete=False``."""
+        after = _token_seq(token, calendar_id)
+        if after is not None and self._shared_session.get() is None:
+            # The common poll: nothing changed. One read, no session
+            # (reader.py); any other answer takes the transaction below.
+            current = await self._read(
+                partial(calendars.read_calendar_seq, owner=user.login, calendar_id=calendar_id)
+            )
+            if current == after:
+                return Changes(token=f"{calendar_id}:{current}", changed=[], deleted=[])
         async with self._transaction() as session:
             seq = await calendars.calendar_seq(session, user.login, calendar_id)
             new_token = f"{calendar_id}:{seq}"
-            after = _token_seq(token, calendar_id)
             if after is None or after > seq:
                 every = await items.list_items(session, calendar_id)
                 return Changes(token=new_token, changed=every, deleted=[], complete=token is None)
@@ -184,6 +199,12 @@ class SqlStore:
         return Changes(token=new_token, changed=changed, deleted=deleted)
 
     # -- plumbing ---------------------------------------------------------------
+
+    async def _read(self, fn: Callable[[Connection], T]) -> T:
+        try:
+            return await self._reader.run(fn)
+        except _UNAVAILABLE as exc:
+            raise StoreUnavailable(_unavailable_message(exc)) from exc
 
     @asynccontextmanager
     async def _join(self, session: AsyncSession) -> AsyncIterator[None]:
