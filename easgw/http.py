@@ -31,6 +31,8 @@ from easgw.state.models import Device, DeviceStatus, User, utcnow
 from easgw.users import check_password, find_user
 from protocol import wbxml
 from protocol.ashttp import Command, EasRequestLine, RequestLineError, parse_request_line
+from protocol.multipart import CONTENT_TYPE as MULTIPART_TYPE
+from protocol.multipart import MultipartBody
 from protocol.status import CommonStatus, EasStatusError
 from providers.stores.base import AuthenticationFailed, StoreError, StoreUnavailable
 
@@ -74,6 +76,13 @@ def _unauthorized(text: str = "authentication required") -> web.Response:
 
 def _wbxml_response(root: etree._Element) -> web.Response:
     response = web.Response(status=200, body=wbxml.encode(root), content_type=WBXML_TYPE)
+    response.headers["MS-Server-ActiveSync"] = SERVER_VERSION
+    return response
+
+
+def _multipart_response(body: MultipartBody) -> web.Response:
+    """A multipart answer (MS-ASCMD 2.2.1.10.1): the WBXML first, then its parts."""
+    response = web.Response(status=200, body=body.encode(), content_type=MULTIPART_TYPE)
     response.headers["MS-Server-ActiveSync"] = SERVER_VERSION
     return response
 
@@ -281,7 +290,10 @@ async def _run(ctx: RequestContext, spec: CommandSpec, tree: etree._Element | No
     try:
         request_model = spec.parse(tree, ctx.version)
         response_model = await spec.handle(ctx, request_model)
-        return _wbxml_response(spec.render(response_model, ctx.version))
+        rendered = spec.render(response_model, ctx.version)
+        if isinstance(rendered, MultipartBody):
+            return _multipart_response(rendered)
+        return _wbxml_response(rendered)
     except EasStatusError as exc:
         log.info("command ended with a status", extra={"status": exc.status})
         return status_answer(spec, exc.status)

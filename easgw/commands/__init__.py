@@ -15,12 +15,14 @@ from typing import Any
 from lxml import etree
 
 from protocol.ashttp import Command
+from protocol.multipart import MultipartBody
 
 __all__ = ["CommandSpec", "registry"]
 
 Parse = Callable[[etree._Element | None, str], Any]
 Handle = Callable[[Any, Any], Awaitable[Any]]
-Render = Callable[[Any, str], etree._Element]
+#: A tree (encoded as WBXML), or a multipart body (ItemOperations, MS-ASCMD 2.2.1.10.1).
+Render = Callable[[Any, str], etree._Element | MultipartBody]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -47,12 +49,25 @@ class CommandSpec:
 
 def registry() -> dict[Command, CommandSpec]:
     """Every implemented command, by command."""
-    from easgw.commands import foldersync, provision, settings, sync
+    from easgw.commands import (
+        foldersync,
+        getitemestimate,
+        itemoperations,
+        meetingresponse,
+        moveitems,
+        provision,
+        settings,
+        sync,
+    )
 
     specs: list[CommandSpec] = [
         provision.SPEC,
         settings.SPEC,
         *foldersync.SPECS,
         sync.SPEC,
+        getitemestimate.SPEC,
+        itemoperations.SPEC,
+        moveitems.SPEC,
+        meetingresponse.SPEC,
     ]
     return {spec.command: spec for spec in specs}

@@ -27,7 +27,7 @@ from easgw.commands.sync.plan import (
 from easgw.commands.sync.window import span_end
 from protocol.sync import ServerCommand
 
-__all__ = ["ServerChanges", "server_changes", "unchanged_since"]
+__all__ = ["ServerChanges", "count_changes", "server_changes", "unchanged_since"]
 
 log = logging.getLogger(__name__)
 
@@ -143,3 +143,23 @@ async def server_changes(
         snapshot=after,
         settled_token=token if settled and earliest is None else None,
     )
+
+
+async def count_changes(
+    target: Target, snapshot: Mapping[str, Held], *, earliest: int | None = None
+) -> int:
+    """How many Deletes/SoftDeletes, Changes and Adds the next Syncs at this
+    snapshot would send in all, over every window (GetItemEstimate). The same
+    diff as :func:`server_changes`, but only the held items whose etag moved
+    are rendered (to tell a real Change from an echo); Adds are counted, not
+    rendered, so an Add that turns out unrenderable is still counted. Listing
+    may allocate ServerIds and cache spans in ``target.session``: the caller
+    rolls that transaction back."""
+    everything, _token = await store_listing(target)
+    listing = everything
+    if earliest is not None and target.calendar_id is not None:
+        listing = await _in_window(target, everything, earliest)
+    candidates = find_candidates(snapshot, listing)
+    rendered = await _render(target, candidates.suspects)
+    everything_fits = len(snapshot) + len(listing)
+    return take_window(candidates, snapshot, _hashes(rendered), everything_fits).count
