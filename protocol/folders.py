@@ -1,5 +1,8 @@
 """The folder hierarchy commands: FolderSync, FolderCreate, FolderUpdate, FolderDelete.
 
+The models live in :mod:`protocol.folder_models` and are re-exported here;
+this module is their WBXML codec and the import path for both.
+
 MS-ASCMD 2.2.1.5 (FolderSync), 2.2.1.3 (FolderCreate), 2.2.1.6 (FolderUpdate)
 and 2.2.1.4 (FolderDelete); statuses in 2.2.3.177.3-2.2.3.177.6. Every element
 lives in the FolderHierarchy code page (namespace ``FolderHierarchy:``).
@@ -23,15 +26,37 @@ import dataclasses
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Final, TypeVar
+from typing import Final, Generic, TypeVar
 
 from lxml import etree
 
 from protocol import wbxml
+from protocol.folder_models import (
+    MAX_ID_LENGTH,
+    ROOT_ID,
+    EncodedResponse,
+    FolderChanges,
+    FolderCreateRequest,
+    FolderCreateResponse,
+    FolderCreateStatus,
+    FolderDeleteRequest,
+    FolderDeleteResponse,
+    FolderDeleteStatus,
+    FolderEntry,
+    FolderSyncRequest,
+    FolderSyncResponse,
+    FolderSyncStatus,
+    FolderType,
+    FolderUpdateRequest,
+    FolderUpdateResponse,
+    FolderUpdateStatus,
+)
 from protocol.status import EasStatusError
 
 __all__ = [
+    "MAX_ID_LENGTH",
     "NAMESPACE",
+    "ROOT_ID",
     "EncodedResponse",
     "FolderChanges",
     "FolderCreateRequest",
@@ -68,194 +93,9 @@ __all__ = [
 ]
 
 NAMESPACE: Final = "FolderHierarchy:"
-#: ServerId, ParentId and SyncKey are strings of at most 64 characters
-#: (MS-ASCMD 2.2.3.166.4, 2.2.3.181.2).
-MAX_ID_LENGTH: Final = 64
-#: The root folder's id in ParentId (MS-ASCMD 2.2.1.3: "A parent ID of 0 (zero)
-#: signifies the mailbox Root folder").
-ROOT_ID: Final = "0"
 
-
-class FolderType(enum.IntEnum):
-    """Folder types (MS-ASCMD 2.2.3.186.3); 2-11 and 19 are the default folders."""
-
-    UserGeneric = 1
-    Inbox = 2
-    Drafts = 3
-    DeletedItems = 4
-    SentItems = 5
-    Outbox = 6
-    Tasks = 7
-    Calendar = 8
-    Contacts = 9
-    Notes = 10
-    Journal = 11
-    UserMail = 12
-    UserCalendar = 13
-    UserContacts = 14
-    UserTasks = 15
-    UserJournal = 16
-    UserNotes = 17
-    Unknown = 18
-    RecipientInformationCache = 19
-
-
-class FolderSyncStatus(enum.IntEnum):
-    """FolderSync statuses (MS-ASCMD 2.2.3.177.5)."""
-
-    Success = 1
-    ServerError = 6
-    InvalidSyncKey = 9
-    MalformedRequest = 10
-    UnknownError = 11
-    CodeUnknown = 12
-
-
-class FolderCreateStatus(enum.IntEnum):
-    """FolderCreate statuses (MS-ASCMD 2.2.3.177.3)."""
-
-    Success = 1
-    FolderExists = 2
-    SpecialFolder = 3
-    ParentNotFound = 5
-    ServerError = 6
-    InvalidSyncKey = 9
-    MalformedRequest = 10
-    UnknownError = 11
-    CodeUnknown = 12
-
-
-class FolderUpdateStatus(enum.IntEnum):
-    """FolderUpdate statuses (MS-ASCMD 2.2.3.177.6). 2 covers both "a folder
-    with that name exists" and "the folder is a special folder"."""
-
-    Success = 1
-    FolderExistsOrSpecial = 2
-    RecipientInformationFolder = 3
-    FolderNotFound = 4
-    ParentNotFound = 5
-    ServerError = 6
-    InvalidSyncKey = 9
-    MalformedRequest = 10
-    UnknownError = 11
-
-
-class FolderDeleteStatus(enum.IntEnum):
-    """FolderDelete statuses (MS-ASCMD 2.2.3.177.4)."""
-
-    Success = 1
-    SpecialFolder = 3
-    FolderNotFound = 4
-    ServerError = 6
-    InvalidSyncKey = 9
-    MalformedRequest = 10
-    UnknownError = 11
-
-
-def _check_id(value: str, what: str) -> None:
-    if not value or len(value) > MAX_ID_LENGTH:
-        raise ValueError(f"{what} must have 1..{MAX_ID_LENGTH} characters, got {len(value)}")
-
-
-# --- models -------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class FolderSyncRequest:
-    """``SyncKey``: "0" for the initial sync, else the last key the server gave."""
-
-    sync_key: str
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class FolderEntry:
-    """One folder of an ``Add`` or ``Update`` (MS-ASCMD 2.2.3.7.1, 2.2.3.187)."""
-
-    server_id: str
-    parent_id: str
-    display_name: str
-    type: FolderType
-
-    def __post_init__(self) -> None:
-        _check_id(self.server_id, "ServerId")
-        _check_id(self.parent_id, "ParentId")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class FolderChanges:
-    """``Changes``: Count is derived (MS-ASCMD 2.2.3.37: the number of changes)."""
-
-    update: tuple[FolderEntry, ...] = ()
-    delete: tuple[str, ...] = ()
-    add: tuple[FolderEntry, ...] = ()
-
-    @property
-    def count(self) -> int:
-        return len(self.update) + len(self.delete) + len(self.add)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class FolderSyncResponse:
-    """Status, and on success the new SyncKey and the Changes (Count 0 when
-    nothing changed)."""
-
-    status: FolderSyncStatus = FolderSyncStatus.Success
-    sync_key: str | None = None
-    changes: FolderChanges | None = None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class EncodedResponse:
-    """A response already encoded, sent again byte for byte (a retransmission)."""
-
-    wbxml: bytes
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class FolderCreateRequest:
-    sync_key: str
-    parent_id: str
-    display_name: str
-    type: FolderType
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class FolderCreateResponse:
-    status: FolderCreateStatus = FolderCreateStatus.Success
-    sync_key: str | None = None
-    server_id: str | None = None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class FolderUpdateRequest:
-    """``ParentId`` is required by the schema; easgw accepts its absence
-    (None: the parent is unchanged)."""
-
-    sync_key: str
-    server_id: str
-    parent_id: str | None
-    display_name: str
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class FolderUpdateResponse:
-    status: FolderUpdateStatus = FolderUpdateStatus.Success
-    sync_key: str | None = None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class FolderDeleteRequest:
-    sync_key: str
-    server_id: str
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class FolderDeleteResponse:
-    status: FolderDeleteStatus = FolderDeleteStatus.Success
-    sync_key: str | None = None
-
-
-_Flat = TypeVar("_Flat")
+_Request = TypeVar("_Request")
+_Response = TypeVar("_Response")
 
 
 # --- tree helpers -----------------------------------------------------------------
@@ -414,7 +254,7 @@ def parse_folder_sync_response(tree: etree._Element, version: str) -> FolderSync
     )
 
 
-# --- FolderCreate, FolderUpdate, FolderDelete: flat elements -----------------------------
+# --- FolderCreate, FolderUpdate, FolderDelete: one table-driven codec -----------------
 #
 # These models are flat: each field is one element, named as the field in
 # CamelCase and written in field order (the order of MS-ASCMD's schemas).
@@ -434,104 +274,88 @@ def _render_flat(root: str, model: object) -> etree._Element:
     return _root_with(root, pairs)
 
 
-def _parse_flat_response(
-    tree: etree._Element, cls: type[_Flat], status: type[enum.IntEnum]
-) -> _Flat:
-    """A short response (client side): Status plus optional string elements."""
-    texts = _texts(tree)
-    values: dict[str, object] = {
-        field.name: texts.get(_tag_of(field.name))
-        for field in dataclasses.fields(cls)  # type: ignore[arg-type]
-        if field.name != "status"
-    }
-    return cls(status=status(int(texts.get("Status") or "0")), **values)  # type: ignore[call-arg]
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _FlatCommand(Generic[_Request, _Response]):
+    """The four codec functions of one flat command, from its models.
+
+    Parsing a request: Status MalformedRequest when a required element is
+    missing, DisplayName is blank or Type is not a folder type; ``optional``
+    fields may be left out (None). A failed response carries Status alone
+    (MS-ASCMD 2.2.3.181.1): the None fields are not written.
+    """
+
+    root: str
+    request: type[_Request]
+    response: type[_Response]
+    status: type[enum.IntEnum]
+    optional: frozenset[str] = frozenset()
+
+    def parse_request(self, tree: etree._Element | None, version: str) -> _Request:
+        del version
+        malformed = self.status["MalformedRequest"]
+        names = [field.name for field in dataclasses.fields(self.request)]  # type: ignore[arg-type]
+        found = _fields(tree, self.root, frozenset(_tag_of(name) for name in names), malformed)
+        values: dict[str, object] = {}
+        for name in names:
+            tag = _tag_of(name)
+            text = found.get(tag) if name in self.optional else _required(found, tag, malformed)
+            if name == "display_name" and not (text or "").strip():
+                raise EasStatusError(malformed, "DisplayName is empty")
+            values[name] = _folder_type(text or "", malformed) if name == "type" else text
+        return self.request(**values)
+
+    def render_request(self, request: _Request, version: str) -> etree._Element:
+        del version
+        return _render_flat(self.root, request)
+
+    def render_response(self, response: _Response, version: str) -> etree._Element:
+        del version
+        return _render_flat(self.root, response)
+
+    def parse_response(self, tree: etree._Element, version: str) -> _Response:
+        """A short response (client side): Status plus optional string elements."""
+        del version
+        texts = _texts(tree)
+        values: dict[str, object] = {
+            field.name: texts.get(_tag_of(field.name))
+            for field in dataclasses.fields(self.response)  # type: ignore[arg-type]
+            if field.name != "status"
+        }
+        status = self.status(int(texts.get("Status") or "0"))
+        return self.response(status=status, **values)  # type: ignore[call-arg]
 
 
-def _parse_flat_request(
-    tree: etree._Element | None,
-    root: str,
-    cls: type[_Flat],
-    malformed: int,
-    *,
-    optional: frozenset[str] = frozenset(),
-) -> _Flat:
-    """A flat request; Status ``malformed`` when a required element is missing,
-    DisplayName is blank or Type is not a folder type."""
-    names = [field.name for field in dataclasses.fields(cls)]  # type: ignore[arg-type]
-    found = _fields(tree, root, frozenset(_tag_of(name) for name in names), malformed)
-    values: dict[str, object] = {}
-    for name in names:
-        tag = _tag_of(name)
-        text = found.get(tag) if name in optional else _required(found, tag, malformed)
-        if name == "display_name" and not (text or "").strip():
-            raise EasStatusError(malformed, "DisplayName is empty")
-        values[name] = _folder_type(text or "", malformed) if name == "type" else text
-    return cls(**values)
+_CREATE: Final = _FlatCommand(
+    root="FolderCreate",
+    request=FolderCreateRequest,
+    response=FolderCreateResponse,
+    status=FolderCreateStatus,
+)
+#: ParentId may be left out (None: the parent is unchanged); SyncKey (MS-ASCMD
+#: 2.2.3.181.1), ServerId and DisplayName are required.
+_UPDATE: Final = _FlatCommand(
+    root="FolderUpdate",
+    request=FolderUpdateRequest,
+    response=FolderUpdateResponse,
+    status=FolderUpdateStatus,
+    optional=frozenset({"parent_id"}),
+)
+_DELETE: Final = _FlatCommand(
+    root="FolderDelete",
+    request=FolderDeleteRequest,
+    response=FolderDeleteResponse,
+    status=FolderDeleteStatus,
+)
 
-
-def parse_folder_create_request(tree: etree._Element | None, version: str) -> FolderCreateRequest:
-    del version
-    malformed = FolderCreateStatus.MalformedRequest
-    return _parse_flat_request(tree, "FolderCreate", FolderCreateRequest, malformed)
-
-
-def parse_folder_update_request(tree: etree._Element | None, version: str) -> FolderUpdateRequest:
-    """Status 10 without SyncKey (MS-ASCMD 2.2.3.181.1), ServerId or DisplayName;
-    ParentId may be left out."""
-    del version
-    malformed = FolderUpdateStatus.MalformedRequest
-    return _parse_flat_request(
-        tree, "FolderUpdate", FolderUpdateRequest, malformed, optional=frozenset({"parent_id"})
-    )
-
-
-def parse_folder_delete_request(tree: etree._Element | None, version: str) -> FolderDeleteRequest:
-    del version
-    malformed = FolderDeleteStatus.MalformedRequest
-    return _parse_flat_request(tree, "FolderDelete", FolderDeleteRequest, malformed)
-
-
-def render_folder_create_request(request: FolderCreateRequest, version: str) -> etree._Element:
-    del version
-    return _render_flat("FolderCreate", request)
-
-
-def render_folder_update_request(request: FolderUpdateRequest, version: str) -> etree._Element:
-    del version
-    return _render_flat("FolderUpdate", request)
-
-
-def render_folder_delete_request(request: FolderDeleteRequest, version: str) -> etree._Element:
-    del version
-    return _render_flat("FolderDelete", request)
-
-
-def render_folder_create_response(response: FolderCreateResponse, version: str) -> etree._Element:
-    """Status, SyncKey, ServerId; a failure carries Status alone (MS-ASCMD 2.2.3.181.1)."""
-    del version
-    return _render_flat("FolderCreate", response)
-
-
-def render_folder_update_response(response: FolderUpdateResponse, version: str) -> etree._Element:
-    del version
-    return _render_flat("FolderUpdate", response)
-
-
-def render_folder_delete_response(response: FolderDeleteResponse, version: str) -> etree._Element:
-    del version
-    return _render_flat("FolderDelete", response)
-
-
-def parse_folder_create_response(tree: etree._Element, version: str) -> FolderCreateResponse:
-    del version
-    return _parse_flat_response(tree, FolderCreateResponse, FolderCreateStatus)
-
-
-def parse_folder_update_response(tree: etree._Element, version: str) -> FolderUpdateResponse:
-    del version
-    return _parse_flat_response(tree, FolderUpdateResponse, FolderUpdateStatus)
-
-
-def parse_folder_delete_response(tree: etree._Element, version: str) -> FolderDeleteResponse:
-    del version
-    return _parse_flat_response(tree, FolderDeleteResponse, FolderDeleteStatus)
+parse_folder_create_request = _CREATE.parse_request
+parse_folder_update_request = _UPDATE.parse_request
+parse_folder_delete_request = _DELETE.parse_request
+render_folder_create_request = _CREATE.render_request
+render_folder_update_request = _UPDATE.render_request
+render_folder_delete_request = _DELETE.render_request
+render_folder_create_response = _CREATE.render_response
+render_folder_update_response = _UPDATE.render_response
+render_folder_delete_response = _DELETE.render_response
+parse_folder_create_response = _CREATE.parse_response
+parse_folder_update_response = _UPDATE.parse_response
+parse_folder_delete_response = _DELETE.parse_response

@@ -28,7 +28,8 @@ so names do not churn) and a VTIMEZONE. All-day events are VALUE=DATE: up to
 is taken in that zone (rounded to the nearest local midnight, which absorbs a
 blob whose DST rules differ by an hour from the zone's: the grommunio #136
 day shift); the zone is remembered in X-EASGW-TIMEZONE so the event goes back
-to the phone with the same blob. 16.x all-day times are dates already.
+to the phone with the same blob. 16.x all-day times are dates already
+(:mod:`protocol.calendar.ical_times`).
 
 Ghosting on Change (MS-ASCMD 2.2.3.179 Supported, MS-ASCAL 3.1.5.3; EAS-NOTES
 "Ghosting"). easgw follows the spec, not Z-Push (which keeps every omitted
@@ -52,15 +53,22 @@ import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import icalendar
 
 from protocol.calendar import ical_fields as fields
 from protocol.calendar.body import body_for_preference
 from protocol.calendar.ical_parse import parse_calendar_text
+from protocol.calendar.ical_times import (
+    Times,
+    resolve_times,
+    stored_times,
+    to_datetime,
+    write_times,
+    zone_info,
+)
 from protocol.calendar.model import (
     Body,
     BodyPreference,
@@ -73,7 +81,7 @@ from protocol.calendar.recurrence import (
     recurrence_to_rrule,
     rrule_to_recurrence,
 )
-from protocol.calendar.timezone import tzinfo_for_zone, vtimezone, zone_for_tzinfo
+from protocol.calendar.timezone import tzinfo_for_zone, vtimezone
 
 __all__ = ["ical_to_item", "item_to_ical"]
 
@@ -81,7 +89,6 @@ _ERRORS = (ValueError, KeyError, IndexError, TypeError, AttributeError)
 
 _PRODID = "-//easgw//EAS gateway//EN"
 _TIME_ELEMENTS = frozenset({"StartTime", "EndTime", "AllDayEvent", "Timezone"})
-_TIME_PROPERTIES = ("DTSTART", "DTEND", "DURATION", fields.ZONE_PROPERTY)
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,91 +157,6 @@ def _implied_present(item: CalendarItem) -> frozenset[str]:
         name for name, attribute in fields.ELEMENT_FIELDS if getattr(item, attribute) is not None
     }
     return frozenset(names)
-
-
-def _zoneinfo(zone: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ConversionError(f"unknown time zone {zone!r}") from exc
-
-
-def _to_date(value: datetime | date, zone: str, sixteen: bool) -> date:
-    """The date of an all-day boundary: the nearest local midnight in ``zone``.
-
-    In 16.x an all-day time is a date written as UTC midnight: taken as is.
-    """
-    if sixteen and isinstance(value, datetime) and value.astimezone(UTC).time() == time():
-        return value.astimezone(UTC).date()
-    if isinstance(value, datetime):
-        local = value.astimezone(_zoneinfo(zone))
-        return (local.replace(tzinfo=None) + timedelta(hours=12)).date()
-    return value
-
-
-def _to_datetime(value: datetime | date, zone: str) -> datetime:
-    if isinstance(value, datetime):
-        if value.tzinfo is None:  # floating time (RFC 5545 3.3.5 form 1): read in the zone
-            value = value.replace(tzinfo=_zoneinfo(zone))
-        return value.astimezone(UTC)
-    return datetime.combine(value, time(), _zoneinfo(zone)).astimezone(UTC)
-
-
-@dataclass(frozen=True, slots=True)
-class _Times:
-    """The event's resolved start, end, zone and all-day flag."""
-
-    start: datetime | date
-    end: datetime | date
-    zone: str
-    all_day: bool
-
-
-def _stored_times(master: icalendar.Event | None) -> _Times | None:
-    if master is None or "DTSTART" not in master:
-        return None
-    start = master.decoded("DTSTART")
-    zone = fields.zone_of(master, start)
-    if "DTEND" in master:
-        end = master.decoded("DTEND")
-    elif "DURATION" in master:
-        end = start + master.decoded("DURATION")
-    else:
-        end = start + (timedelta(days=1) if not isinstance(start, datetime) else timedelta())
-    return _Times(start, end, zone, not isinstance(start, datetime))
-
-
-def _resolve_times(item: CalendarItem, stored: _Times | None, sixteen: bool) -> _Times:
-    all_day = bool(item.all_day) if item.all_day is not None else bool(stored and stored.all_day)
-    start_value = item.start_time if item.start_time is not None else stored and stored.start
-    end_value = item.end_time if item.end_time is not None else stored and stored.end
-    if not start_value:
-        raise ConversionError("StartTime is missing")
-    start_utc = _to_datetime(start_value, stored.zone if stored else "UTC")
-    preferred = stored.zone if stored else None
-    if item.timezone is not None:
-        # The blob describes the rules of the event's local year.
-        local_year = (start_utc - timedelta(minutes=item.timezone.bias)).year
-        zone = zone_for_tzinfo(item.timezone, year=local_year, preferred=preferred)
-    else:
-        zone = preferred or "UTC"
-    if all_day:
-        start_day = _to_date(start_value, zone, sixteen)
-        end_day = _to_date(end_value, zone, sixteen) if end_value else start_day + timedelta(days=1)
-        end_day = max(end_day, start_day + timedelta(days=1))
-        return _Times(start_day, end_day, zone, True)
-    end_utc = _to_datetime(end_value, zone) if end_value else start_utc
-    tz = _zoneinfo(zone)
-    return _Times(start_utc.astimezone(tz), max(end_utc, start_utc).astimezone(tz), zone, False)
-
-
-def _write_times(event: icalendar.Event, times: _Times) -> None:
-    for name in _TIME_PROPERTIES:
-        fields.remove(event, name)
-    event.add("DTSTART", times.start)
-    event.add("DTEND", times.end)
-    if times.all_day and times.zone != "UTC":
-        event.add(fields.ZONE_PROPERTY, times.zone)
 
 
 def _split(calendar: icalendar.Calendar) -> tuple[icalendar.Event | None, list[icalendar.Event]]:
@@ -322,10 +244,10 @@ def _item_to_ical(
         fields.keep_replies(master, stored_master)
     if decide(frozenset({"Body"})) == "set" and item.body is not None and item.body.truncated:
         fields.copy_properties(stored_master, master, fields.BODY_PROPERTIES)
-    times = _stored_times(stored_master)
+    times = stored_times(stored_master)
     if not merging or present & _TIME_ELEMENTS:
-        times = _resolve_times(item, times, version_tuple(version) >= (16, 0))
-        _write_times(master, times)
+        times = resolve_times(item, times, version_tuple(version) >= (16, 0))
+        write_times(master, times, recurring=item.recurrence is not None or "RRULE" in master)
     if times is None:
         raise ConversionError("StartTime is missing")
     _write_identity(master, item, present, now)
@@ -377,7 +299,7 @@ def _write_identity(
 def _write_recurrence(
     master: icalendar.Event,
     item: CalendarItem,
-    times: _Times,
+    times: Times,
     decide: Callable[[frozenset[str]], str],
     stored_overrides: list[icalendar.Event],
 ) -> list[icalendar.Event]:
@@ -413,7 +335,7 @@ def _assemble(
     master: icalendar.Event,
     overrides: list[icalendar.Event],
     stored: icalendar.Calendar | None,
-    times: _Times,
+    times: Times,
 ) -> str:
     calendar = icalendar.Calendar()
     calendar.add("PRODID", _PRODID)
@@ -425,8 +347,8 @@ def _assemble(
     years = 10 if "RRULE" in master else 2  # a series: cover the coming years' transitions
     for tzid in sorted(fields.tzids(events)):
         if fields.is_iana(tzid):
-            start = _to_datetime(times.start, tzid) - timedelta(days=1)
-            end = _to_datetime(times.end, tzid) + timedelta(days=366 * years)
+            start = to_datetime(times.start, tzid) - timedelta(days=1)
+            end = to_datetime(times.end, tzid) + timedelta(days=366 * years)
             calendar.add_component(vtimezone(tzid, start, end))
         elif tzid in stored_zones:
             calendar.add_component(stored_zones[tzid])
@@ -467,7 +389,7 @@ def _ical_to_item(
     master, overrides = _split(_load(ical))
     if master is None or "DTSTART" not in master:
         raise ConversionError("no VEVENT with a DTSTART")
-    times = _stored_times(master)
+    times = stored_times(master)
     assert times is not None
     sixteen = version_tuple(version) >= (16, 0)
     zone = times.zone
@@ -494,16 +416,16 @@ def _ical_to_item(
     return CalendarItem(**values)
 
 
-def _time_values(times: _Times, zone: str, sixteen: bool) -> dict[str, Any]:
+def _time_values(times: Times, zone: str, sixteen: bool) -> dict[str, Any]:
     if times.all_day and sixteen:
         return {"all_day": True, "start_time": times.start, "end_time": times.end}
-    start = _to_datetime(times.start, zone)
-    end = _to_datetime(times.end, zone)
+    start = to_datetime(times.start, zone)
+    end = to_datetime(times.end, zone)
     return {
         "all_day": times.all_day,
         "start_time": start,
         "end_time": end,
-        "timezone": tzinfo_for_zone(zone, start.astimezone(_zoneinfo(zone)).year),
+        "timezone": tzinfo_for_zone(zone, start.astimezone(zone_info(zone)).year),
     }
 
 

@@ -128,9 +128,10 @@ def is_iana(zone: str) -> bool:
 
 
 def zone_of(event: icalendar.Event, start: date | datetime) -> str:
-    """The IANA zone of an event: DTSTART's zone, or X-EASGW-TIMEZONE for dates; else UTC."""
-    if not isinstance(start, datetime):
-        remembered = text_of(event, ZONE_PROPERTY)
+    """The IANA zone of an event: DTSTART's zone, or X-EASGW-TIMEZONE for dates
+    and for the UTC times ``ical_times.write_times`` writes in a repeated hour; else UTC."""
+    remembered = text_of(event, ZONE_PROPERTY)
+    if not isinstance(start, datetime) or (start.utcoffset() == timedelta() and remembered):
         return remembered if remembered and is_iana(remembered) else "UTC"
     candidates = [getattr(start.tzinfo, "key", None)]
     prop = event.get("DTSTART")
@@ -233,9 +234,21 @@ def put_reminder(event: icalendar.Component, minutes: int | None) -> None:
     event.add_component(alarm)
 
 
+def _escape_text(value: str) -> str:
+    """RFC 5545 3.3.11 TEXT escaping."""
+    return (
+        value.replace("\\", "\\\\")
+        .replace(",", "\\,")
+        .replace(";", "\\;")
+        .replace("\r\n", "\\n")
+        .replace("\n", "\\n")
+    )
+
+
 def put_categories(event: icalendar.Component, categories: tuple[str, ...] | None) -> None:
     if categories:
-        event.add("CATEGORIES", list(categories))
+        # Escaped here: icalendar 7 writes a category "\N" as "\n" (a newline).
+        event.add("CATEGORIES", icalendar.prop.vInline(",".join(map(_escape_text, categories))))
 
 
 def put_meeting_status(event: icalendar.Component, status: int | None) -> None:

@@ -545,3 +545,23 @@ async def test_quiet_poll_keeps_the_key(client: TestClient) -> None:  # type: ig
 
 def subjects_of(answer: Answer) -> set[str]:
     return {texts["Subject"] for texts in commands(answer, "Add").values()}
+
+
+async def test_filter_type_window_bounds_count_series(client: TestClient) -> None:  # type: ignore[type-arg]
+    """A series bounded by COUNT is in the window exactly while its last instance is."""
+    from datetime import UTC, datetime, timedelta
+
+    a = _phone(client, "14.1", "DEVC")
+    store = client.app[GATEWAY].store
+    calendar = next(c for c in await store.list_calendars(ALICE) if c.is_default)
+    now = datetime.now(UTC)
+    ended = f"{now - timedelta(days=74):%Y%m%dT100000Z}"  # the third week: 60 days ago
+    running = f"{now - timedelta(days=60):%Y%m%dT100000Z}"
+    for uid, start, count in (("ended", ended, 3), ("running", running, 300)):
+        rule = f"RRULE:FREQ=WEEKLY;COUNT={count}\r\n"
+        await store.put_item(ALICE, calendar.id, _vevent(uid, start, rule))
+    thirty_days = "<Options><FilterType>5</FilterType></Options>"
+    await a.start(extra=thirty_days)
+    assert subjects_of(await a.sync(extra=thirty_days)) == {"running"}
+    everything = "<Options><FilterType>0</FilterType></Options>"
+    assert subjects_of(await a.sync(extra=everything)) == {"ended"}

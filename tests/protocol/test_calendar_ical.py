@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
@@ -353,6 +353,12 @@ def _items(draw: st.DrawFn, version: str) -> CalendarItem:
             occurrences=st.integers(1, 30),
         )
     )
+    if recurrence is not None and not all_day:
+        # A series cannot start in the second pass of a repeated hour: its DTSTART
+        # must be a TZID time for the rule, and such a time means the first pass
+        # (RFC 5545 3.3.5; ical_times.write_times). A single event can, in UTC.
+        local = start.astimezone(ZoneInfo(zone))
+        assume(local.replace(fold=0).utcoffset() == local.utcoffset())
     return CalendarItem(
         timezone=tzinfo_for_zone(zone, _local(start, zone).year),
         all_day=all_day,
@@ -803,3 +809,39 @@ def test_a_backslash_in_a_display_name_does_not_break_the_address() -> None:
     )
     back = ical_to_item(_to_ical(item), version="14.1", body_preference=None)
     assert back.attendees == (Attendee(email="bob@example.com", name="Bob/"),)
+
+
+@pytest.mark.parametrize("version", ["14.1", "16.1"])
+def test_the_second_pass_of_a_repeated_hour_keeps_its_instant_and_zone(version: str) -> None:
+    """01:00-01:30 PST on 1 November 2026, after clocks went back in Los Angeles: a TZID time
+    there would mean 01:00 PDT, an hour early (RFC 5545 3.3.5); found by the round trip above."""
+    zone = tzinfo_for_zone("America/Los_Angeles", 2026)
+    start = datetime(2026, 11, 1, 9, tzinfo=UTC)  # 01:00 PST, the second 01:00
+    item = CalendarItem(
+        timezone=zone, all_day=False, start_time=start, end_time=start + timedelta(minutes=30)
+    )
+    text = item_to_ical(item, version=version, stored=None, supported=None)
+    back = ical_to_item(text, version=version, body_preference=None)
+    assert (back.start_time, back.end_time) == (item.start_time, item.end_time)
+    assert back.timezone is not None
+    assert back.timezone.bias == zone.bias
+    assert "X-EASGW-TIMEZONE:America/Los_Angeles" in text
+    # The first 01:00 (PDT) is an ordinary TZID time.
+    first = dataclasses.replace(
+        item, start_time=start - timedelta(hours=1), end_time=start - timedelta(minutes=30)
+    )
+    assert "TZID=America/Los_Angeles" in item_to_ical(
+        first, version=version, stored=None, supported=None
+    )
+
+
+def test_categories_with_backslashes_and_separators_round_trip() -> None:
+    """icalendar 7 alone writes a category "\\N" as an escaped newline; ours escapes itself."""
+    names = ("\\N", "a,b", "c;d", "e\\f", "g\nh")
+    item = CalendarItem(
+        start_time=datetime(2026, 3, 1, 9, tzinfo=UTC),
+        end_time=datetime(2026, 3, 1, 10, tzinfo=UTC),
+        categories=names,
+    )
+    back = ical_to_item(_to_ical(item), version="14.1", body_preference=None)
+    assert back.categories == names
