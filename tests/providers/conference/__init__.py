@@ -1,0 +1,1 @@
+"""Tests of the conference-link providers (loopback fakes only, never the internet)."""
