@@ -124,7 +124,9 @@ async def _fetch(ctx: RequestContext, fetch: FetchRequest) -> FetchResult:
         return replace(answer, status=Status.ObjectNotFound)
     preference = choose_body_preference(fetch.body_preferences)
     try:
-        rendering = render_stored(ical, version=ctx.version, body_preference=preference)
+        rendering = render_stored(
+            ical, version=ctx.version, body_preference=preference, owner=ctx.user.email
+        )
     except ConversionError as exc:
         log.warning("Fetch: the stored item cannot be rendered", extra={"reason": str(exc)[:200]})
         return replace(answer, status=Status.ConversionFailed)

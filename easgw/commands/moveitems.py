@@ -318,7 +318,9 @@ def _held_hash(
         return str(held[1])  # same version and body preference: the same rendering
     try:
         preference = body_preference_from_json(destination.body_preference)
-        return render_stored(ical, version=ctx.version, body_preference=preference).hash
+        return render_stored(
+            ical, version=ctx.version, body_preference=preference, owner=ctx.user.email
+        ).hash
     except ConversionError:
         return _UNRENDERABLE
 

@@ -368,15 +368,19 @@ def ical_to_item(
     version: str,
     body_preference: BodyPreference | None,
     default_zone: str | None = None,
+    owner: str | None = None,
 ) -> CalendarItem:
     """The EAS view of a stored event for ``version`` (the body cut to ``body_preference``).
+
+    ``owner``: the e-mail address of the calendar's owner, whose view of a
+    meeting it is (``ical_fields.owner_view``: an invitation is "received").
 
     ``default_zone`` is the zone an all-day event without X-EASGW-TIMEZONE is
     sent in up to 14.1 (the user's zone if the caller knows it; else UTC).
     Raises :class:`ConversionError` when the stored text cannot be read.
     """
     try:
-        return _ical_to_item(ical, version, body_preference, default_zone)
+        return _ical_to_item(ical, version, body_preference, default_zone, owner)
     except ConversionError:
         raise
     except _ERRORS as exc:
@@ -384,7 +388,11 @@ def ical_to_item(
 
 
 def _ical_to_item(
-    ical: str, version: str, body_preference: BodyPreference | None, default_zone: str | None
+    ical: str,
+    version: str,
+    body_preference: BodyPreference | None,
+    default_zone: str | None,
+    owner: str | None,
 ) -> CalendarItem:
     master, overrides = _split(_load(ical))
     if master is None or "DTSTART" not in master:
@@ -397,6 +405,8 @@ def _ical_to_item(
         zone = default_zone
     values = _time_values(times, zone, sixteen)
     values.update(fields.read_event(master))
+    if owner:
+        values.update(fields.owner_view(master, owner))
     values["body"] = _body(master, body_preference)
     values["native_body_type"] = 2 if fields.html_of(master) else 1
     rrule = master.get("RRULE")

@@ -414,6 +414,36 @@ def read_event(event: icalendar.Event) -> dict[str, Any]:
     return values
 
 
+def owner_view(event: icalendar.Event, owner: str) -> dict[str, Any]:
+    """What the calendar's owner sees of a meeting that carries no EAS values
+    of its own (an invitation stored by another client or a CalDAV server):
+    MeetingStatus 3 "received" (7 cancelled) when someone else organizes it
+    (MS-ASCAL 2.2.2.29), ResponseType from the owner's PARTSTAT and
+    ResponseRequested from its RSVP (MS-ASCAL 2.2.2.38, 2.2.2.37); the
+    organizer's own copy answers ResponseType 1. Values easgw stored from a
+    phone (X-EASGW-*) win."""
+    organizer = event.get("ORGANIZER")
+    if organizer is None or "ATTENDEE" not in event:
+        return {}
+    mine = owner.strip().lower()
+    values: dict[str, Any] = {}
+    organized = _email(organizer).strip().lower() == mine
+    if text_of(event, "X-EASGW-MEETING-STATUS") is None and not organized:
+        cancelled = (text_of(event, "STATUS") or "").upper() == "CANCELLED"
+        values["meeting_status"] = 7 if cancelled else 3
+    if text_of(event, "X-EASGW-RESPONSE-TYPE") is None:
+        if organized:
+            values["response_type"] = 1
+        for address in values_of(event, "ATTENDEE"):
+            if not organized and _email(address).strip().lower() == mine:
+                params = getattr(address, "params", {})
+                partstat = str(params.get("PARTSTAT", "NEEDS-ACTION")).upper()
+                values["response_type"] = _STATUS_OF_PARTSTAT.get(partstat, 5)
+                if text_of(event, "X-EASGW-RESPONSE-REQUESTED") is None:
+                    values["response_requested"] = str(params.get("RSVP", "")).upper() == "TRUE"
+    return values
+
+
 def read_override(event: icalendar.Event) -> dict[str, Any]:
     """The ExceptionData fields an override VEVENT can carry (times are the caller's)."""
     values = _common(event)

@@ -87,7 +87,11 @@ async def test_accept_twice_leaves_one_accepted_event(
     )
     await phone.start("default")
     await other.start("default")
-    (request_id,) = commands(await phone.sync("default"), "Add")
+    added = commands(await phone.sync("default"), "Add")
+    (request_id,) = added
+    # Before any answer, the invitation reads as received and not yet answered
+    # (MS-ASCAL MeetingStatus 3, ResponseType 5), from the attendee's PARTSTAT.
+    assert (added[request_id]["MeetingStatus"], added[request_id]["ResponseType"]) == ("3", "5")
     await other.sync("default")
     default = phone.folders["default"]
 
@@ -152,7 +156,11 @@ async def test_sixteen_instance_answer_makes_one_override(
     phone, other = FolderPhone.of(client, "16.1", "PHONE"), FolderPhone.of(client, "14.1", "OTHER")
     await phone.start("default")
     await other.start("default")
-    (request_id,) = commands(await phone.sync("default"), "Add")
+    added = commands(await phone.sync("default"), "Add")
+    (request_id,) = added
+    # Before any answer, the invitation reads as received and not yet answered
+    # (MS-ASCAL MeetingStatus 3, ResponseType 5), from the attendee's PARTSTAT.
+    assert (added[request_id]["MeetingStatus"], added[request_id]["ResponseType"]) == ("3", "5")
     await other.sync("default")
     default = phone.folders["default"]
     instance = "<InstanceId>2026-12-14T10:00:00.000Z</InstanceId>"

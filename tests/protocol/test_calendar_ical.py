@@ -845,3 +845,41 @@ def test_categories_with_backslashes_and_separators_round_trip() -> None:
     )
     back = ical_to_item(_to_ical(item), version="14.1", body_preference=None)
     assert back.categories == names
+
+
+_INVITATION = (
+    "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//other client//EN\r\nBEGIN:VEVENT\r\n"
+    "UID:invite@example.com\r\nDTSTAMP:20261101T000000Z\r\n"
+    "DTSTART:20261201T100000Z\r\nDTEND:20261201T110000Z\r\nSUMMARY:Review\r\n"
+    "ORGANIZER;CN=Bob:mailto:bob@example.com\r\n"
+    "ATTENDEE;PARTSTAT=ACCEPTED:mailto:bob@example.com\r\n"
+    "ATTENDEE;PARTSTAT={partstat};RSVP=TRUE:mailto:Alice@Example.com\r\n"
+    "{extra}END:VEVENT\r\nEND:VCALENDAR\r\n"
+)
+
+
+_STORED_FROM_A_PHONE = (
+    "X-EASGW-MEETING-STATUS:1\r\nX-EASGW-RESPONSE-TYPE:3\r\nX-EASGW-RESPONSE-REQUESTED:FALSE\r\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("owner", "partstat", "extra", "expected"),
+    [
+        # MS-ASCAL 2.2.2.29 MeetingStatus, 2.2.2.38 ResponseType, 2.2.2.37 ResponseRequested
+        ("alice@example.com", "NEEDS-ACTION", "", (3, 5, True)),
+        ("alice@example.com", "TENTATIVE", "", (3, 2, True)),
+        ("ALICE@example.com", "ACCEPTED", "", (3, 3, True)),
+        ("alice@example.com", "DECLINED", "STATUS:CANCELLED\r\n", (7, 4, True)),
+        ("bob@example.com", "NEEDS-ACTION", "", (1, 1, None)),  # the organizer's copy
+        (None, "NEEDS-ACTION", "", (1, None, None)),  # nobody's view: as before
+        # What easgw stored from a phone wins.
+        ("alice@example.com", "NEEDS-ACTION", _STORED_FROM_A_PHONE, (1, 3, False)),
+    ],
+)  # fmt: skip
+def test_an_invitation_is_received_by_its_attendee(
+    owner: str | None, partstat: str, extra: str, expected: tuple[object, ...]
+) -> None:
+    text = _INVITATION.format(partstat=partstat, extra=extra)
+    item = ical_to_item(text, version="14.1", body_preference=None, owner=owner)
+    assert (item.meeting_status, item.response_type, item.response_requested) == expected

@@ -119,7 +119,10 @@ class Target:
     def held_after_write(self, item_id: str, ical: str) -> Held:
         try:
             rendered = render_stored(
-                ical, version=self.version, body_preference=self.body_preference
+                ical,
+                version=self.version,
+                body_preference=self.body_preference,
+                owner=self.user.email,
             ).hash
         except ConversionError:
             rendered = _UNRENDERABLE
@@ -358,7 +361,10 @@ async def _fetch(target: Target, command: ClientFetch) -> FetchResponse:
         return FetchResponse(server_id=command.server_id, status=SyncStatus.ObjectNotFound)
     try:
         rendering = render_stored(
-            stored.ical, version=target.version, body_preference=target.body_preference
+            stored.ical,
+            version=target.version,
+            body_preference=target.body_preference,
+            owner=target.user.email,
         )
     except ConversionError:
         log.warning("Fetch: the stored item cannot be rendered")

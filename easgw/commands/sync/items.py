@@ -85,11 +85,14 @@ def to_ical(
         raise ConversionError(f"{type(exc).__name__}: {exc}") from exc
 
 
-def render_stored(ical: str, *, version: str, body_preference: BodyPreference | None) -> Rendering:
-    """A stored event as the device receives it. Any failure is a ConversionError:
-    the caller skips and logs the item rather than stall the folder."""
+def render_stored(
+    ical: str, *, version: str, body_preference: BodyPreference | None, owner: str | None
+) -> Rendering:
+    """A stored event as the device of ``owner`` (the user's e-mail) receives it.
+    Any failure is a ConversionError: the caller skips and logs the item rather
+    than stall the folder."""
     try:
-        item = ical_to_item(ical, version=version, body_preference=body_preference)
+        item = ical_to_item(ical, version=version, body_preference=body_preference, owner=owner)
         elements = render_calendar(item, version)
     except Exception as exc:  # a broken stored item must not stall the folder
         raise ConversionError(f"{type(exc).__name__}: {exc}") from exc

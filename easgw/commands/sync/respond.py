@@ -86,7 +86,10 @@ async def _render(target: Target, entries: Sequence[Listed]) -> dict[str, Render
             continue
         try:
             rendered[entry.server_id] = render_stored(
-                item.ical, version=target.version, body_preference=target.body_preference
+                item.ical,
+                version=target.version,
+                body_preference=target.body_preference,
+                owner=target.user.email,
             )
         except ConversionError as exc:
             log.warning(
