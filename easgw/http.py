@@ -34,7 +34,13 @@ from protocol.ashttp import Command, EasRequestLine, RequestLineError, parse_req
 from protocol.multipart import CONTENT_TYPE as MULTIPART_TYPE
 from protocol.multipart import MultipartBody
 from protocol.status import CommonStatus, EasStatusError
-from providers.stores.base import AuthenticationFailed, StoreError, StoreUnavailable
+from providers.stores.base import (
+    AuthenticationFailed,
+    StoreError,
+    StoreUnavailable,
+    StoreUser,
+    SupportsLogin,
+)
 
 __all__ = ["eas_options", "eas_post", "offered_versions"]
 
@@ -114,13 +120,38 @@ async def authenticate(request: web.Request, gateway: Gateway) -> tuple[User, st
     cached = gateway.credentials.get(header)
     if user is not None and cached == (user.id, user.password_epoch):
         return user, credentials.password
-    if user is not None and await check_password(user, credentials.password):
+    try:
+        verified = user is not None and await _verify_password(gateway, user, credentials.password)
+    except StoreError as exc:  # the store cannot check the login now: not a failed login
+        log.warning("login not verifiable", extra={"kind": type(exc).__name__})
+        retry = getattr(exc, "retry_after", None) or 30
+        return _text_response(
+            503, "the calendar store is unavailable", **{"Retry-After": str(int(retry))}
+        )
+    if user is not None and verified:
         gateway.credentials.put(header, user.id, user.password_epoch)
         gateway.throttle.succeeded(keys[0])
         return user, credentials.password
     gateway.throttle.failed(*keys)
     log.warning("failed login", extra={"login": login, "client": keys[1]})
     return _unauthorized("invalid credentials")
+
+
+async def _verify_password(gateway: Gateway, user: User, password: str) -> bool:
+    """A store that authenticates users itself (CalDAV) verifies the login;
+    else the embedded profile's password hash does. StoreError when the store
+    cannot say now."""
+    store = gateway.store
+    if isinstance(store, SupportsLogin):
+        return await store.verify_login(
+            StoreUser(
+                login=user.login,
+                email=user.email,
+                display_name=user.display_name,
+                password=password,
+            )
+        )
+    return await check_password(user, password)
 
 
 def user_matches(user: User, name: str, default_domain: str | None) -> bool:

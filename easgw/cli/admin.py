@@ -65,6 +65,8 @@ def cmd_users_list(args: argparse.Namespace, stdin: BinaryIO, stdout: BinaryIO) 
 
 
 def cmd_users_passwd(args: argparse.Namespace, stdin: BinaryIO, stdout: BinaryIO) -> int:
+    if config_from(args).store.type != "sql":
+        raise CliError("with this store, passwords live in the store: change it there")
     password = _read_password(stdin)
 
     async def work(gateway: Gateway) -> None:

@@ -11,7 +11,8 @@ Exception tree (every store translates its library's errors at its own edge)::
     └── InvalidData             the iCalendar object was refused as malformed
 
 Stores keep no EAS sync state: the gateway owns all of it (STYLE.md 7).
-Optional abilities are separate protocols (``SupportsSharedSession``).
+Optional abilities are separate protocols (``SupportsSharedSession``,
+``SupportsLogin``).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ __all__ = [
     "StoreError",
     "StoreUnavailable",
     "StoreUser",
+    "SupportsLogin",
     "SupportsSharedSession",
 ]
 
@@ -203,4 +205,15 @@ class SupportsSharedSession(Protocol):
 
     def joined(self, session: Any) -> AbstractAsyncContextManager[None]:
         """Use ``session`` (an SQLAlchemy AsyncSession) for calls inside the block."""
+        ...
+
+
+@runtime_checkable
+class SupportsLogin(Protocol):
+    """A store that authenticates each user itself (CalDAV): the gateway
+    verifies a device's login by asking the store, and keeps no password."""
+
+    async def verify_login(self, user: StoreUser) -> bool:
+        """Whether the backend accepts ``user.login`` with ``user.password``;
+        StoreUnavailable when it cannot say now."""
         ...
