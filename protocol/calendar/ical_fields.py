@@ -111,10 +111,33 @@ def text_of(event: icalendar.Component, name: str) -> str | None:
 
 
 def html_of(event: icalendar.Component) -> str | None:
+    """The HTML description (X-ALT-DESC;FMTTYPE=text/html), unescaped."""
     for value in values_of(event, "X-ALT-DESC"):
         if str(getattr(value, "params", {}).get("FMTTYPE", "")).lower() == "text/html":
-            return str(value)
+            return unescape_text(str(value))
     return None
+
+
+def html_property(html: str) -> icalendar.vText:
+    """An X-ALT-DESC value, escaped as TEXT (RFC 5545 3.3.11; icalendar keeps an
+    unknown X- property's value as written, so a plain str would go out raw and
+    a line break in the HTML would make the object unwritable)."""
+    return icalendar.vText(html)
+
+
+def unescape_text(value: str) -> str:
+    """RFC 5545 3.3.11 TEXT unescaping (icalendar leaves X- values escaped)."""
+    if "\\" not in value:
+        return value
+    out: list[str] = []
+    chars = iter(value)
+    for char in chars:
+        if char != "\\":
+            out.append(char)
+            continue
+        following = next(chars, "")
+        out.append("\n" if following in ("n", "N") else following or "\\")
+    return "".join(out)
 
 
 def is_iana(zone: str) -> bool:
@@ -176,7 +199,7 @@ def put_body(event: icalendar.Component, body: Body | str | None, body_type: int
         return
     if kind == 2:
         event.add("DESCRIPTION", html_to_text(data))
-        event.add("X-ALT-DESC", data, parameters={"FMTTYPE": "text/html"})
+        event.add("X-ALT-DESC", html_property(data), parameters={"FMTTYPE": "text/html"})
     else:
         event.add("DESCRIPTION", data)
 

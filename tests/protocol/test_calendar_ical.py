@@ -883,3 +883,30 @@ def test_an_invitation_is_received_by_its_attendee(
     text = _INVITATION.format(partstat=partstat, extra=extra)
     item = ical_to_item(text, version="14.1", body_preference=None, owner=owner)
     assert (item.meeting_status, item.response_type, item.response_requested) == expected
+
+
+def test_an_html_body_with_line_breaks_and_separators_round_trips() -> None:
+    """X-ALT-DESC is TEXT (RFC 5545 3.3.11): escaped on the way out, unescaped on the way in."""
+    html = "<p>Agenda,\nitem; one</p>\n<p>C:\\path</p>"  # (a CRLF comes back as LF)
+    item = CalendarItem(
+        start_time=datetime(2026, 3, 1, 9, tzinfo=UTC),
+        end_time=datetime(2026, 3, 1, 10, tzinfo=UTC),
+        body=Body(type=2, data=html),
+    )
+    text = _to_ical(item)
+    back = ical_to_item(text, version="14.1", body_preference=BodyPreference(type=2))
+    assert back.body is not None
+    assert (back.body.type, back.body.data) == (2, html)
+
+
+def test_an_escaped_html_description_from_another_client_reads_unescaped() -> None:
+    text = (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nBEGIN:VEVENT\r\nUID:h\r\n"
+        "DTSTAMP:20260101T000000Z\r\nDTSTART:20260105T090000Z\r\nDTEND:20260105T100000Z\r\n"
+        "DESCRIPTION:One\\, two\r\n"
+        "X-ALT-DESC;FMTTYPE=text/html:<p>One\\, two\\;</p>\\n<p>three</p>\r\n"
+        "END:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+    item = ical_to_item(text, version="14.1", body_preference=BodyPreference(type=2))
+    assert item.body is not None
+    assert item.body.data == "<p>One, two;</p>\n<p>three</p>"
