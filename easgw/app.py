@@ -14,17 +14,20 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
 
-from easgw import autodiscover
+from easgw import autodiscover, conference_redirect
 from easgw.commands import registry
 from easgw.config import Config
 from easgw.gateway import Gateway
 from easgw.http import CLIENT_ADDRESS, CONFIG_KEY, REGISTRY, SCHEME, eas_options, eas_post
+from easgw.mail.outbox import Outbox, RetryLoop
 
-__all__ = ["GATEWAY", "create_app"]
+__all__ = ["GATEWAY", "MAIL_RETRY", "create_app"]
 
 log = logging.getLogger(__name__)
 
 GATEWAY: web.AppKey[Gateway] = web.AppKey("gateway", Gateway)
+#: The outbox's retry task; tests wake it instead of waiting for its interval.
+MAIL_RETRY: web.AppKey[RetryLoop] = web.AppKey("mail_retry", RetryLoop)
 
 EAS_PATH = "/microsoft-server-activesync"
 AUTODISCOVER_PATHS = {"/autodiscover/autodiscover.xml"}
@@ -76,6 +79,17 @@ def _proxy_middleware(config: Config) -> Middleware:
     return proxies
 
 
+async def _mail_retry_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The outbox's retry task (easgw/mail/outbox.py): queued mail is relayed
+    once the relay takes it again."""
+    gateway = app[GATEWAY]
+    retry = RetryLoop(Outbox(gateway.database, gateway.config.smtp))
+    app[MAIL_RETRY] = retry
+    retry.start()
+    yield
+    await retry.stop()
+
+
 def create_app(config: Config) -> web.Application:
     """The gateway as an aiohttp application."""
     middlewares = [_errors, _proxy_middleware(config)]
@@ -98,6 +112,15 @@ def create_app(config: Config) -> web.Application:
         await gateway.close()
 
     app.cleanup_ctx.append(gateway_ctx)
+    app.cleanup_ctx.append(_mail_retry_ctx)
+
+    async def end_held_requests(app: web.Application) -> None:
+        """Shutdown: held Pings and Sync Waits answer now (Ping Status 1), so the
+        server's graceful stop does not wait out their heartbeats."""
+        if GATEWAY in app:
+            app[GATEWAY].hub.close()
+
+    app.on_shutdown.append(end_held_requests)
 
     async def dispatch(request: web.Request) -> web.StreamResponse:
         path = request.path.rstrip("/").lower()
@@ -112,6 +135,8 @@ def create_app(config: Config) -> web.Application:
             return await autodiscover.handle(request, gateway)
         if path == "/healthz" and request.method in ("GET", "HEAD"):
             return web.json_response({"status": "ok"})
+        if path.startswith(conference_redirect.PREFIX):
+            return await conference_redirect.handle(request, gateway)
         raise web.HTTPNotFound
 
     app.router.add_route("*", "/{tail:.*}", dispatch)

@@ -14,15 +14,21 @@ from dataclasses import dataclass
 from typing import Any
 
 from easgw.auth import CredentialCache, Throttle
+from easgw.conference import Conferencing
 from easgw.config import Config
+from easgw.folders import calendar_ref
+from easgw.push import ChangeHub, HierarchyMisses
 from easgw.state.db import Database
 from easgw.state.models import Device, User
 from protocol.ashttp import EasRequestLine
-from providers.stores.base import Store, StoreUser
+from providers.stores.base import Store, StoreUser, SupportsChangeFeed
 
 __all__ = ["Gateway", "RequestContext", "load_store"]
 
 log = logging.getLogger(__name__)
+
+#: Pings preparing their hold at once (easgw/commands/ping.py).
+PING_ADMISSION = 4
 
 
 def load_store(config: Config, database: Database) -> Store:
@@ -59,10 +65,23 @@ class Gateway:
         self.store = load_store(config, self.database)
         self.credentials = CredentialCache(config.auth.cache_seconds)
         self.throttle = Throttle(config.auth)
+        #: Conference providers and the link policy (easgw/conference.py).
+        self.conference = Conferencing.from_config(config)
         #: (device pk, CollectionId) -> the lock serialising that pair's Syncs here.
         self.sync_locks: weakref.WeakValueDictionary[tuple[int, str], asyncio.Lock] = (
             weakref.WeakValueDictionary()
         )
+        #: Held Pings and Sync Waits, woken by the store's change feed (if it has one).
+        self.hub = ChangeHub()
+        #: Status 12 answers per device, to break Ping/Sync loops (easgw/push/misses.py).
+        self.hierarchy_misses = HierarchyMisses()
+        #: Pings doing their database work before the hold, at most this many at once.
+        self.ping_admission = asyncio.Semaphore(PING_ADMISSION)
+        if isinstance(self.store, SupportsChangeFeed):
+            self.store.add_change_listener(self._store_changed)
+
+    def _store_changed(self, calendar_id: str) -> None:
+        self.hub.notify(calendar_ref(calendar_id))
 
     async def open(self) -> None:
         """Create/migrate the database (the first command on an empty data dir does)."""
@@ -73,7 +92,11 @@ class Gateway:
             await migrate()
 
     async def close(self) -> None:
+        self.hub.close()
+        if isinstance(self.store, SupportsChangeFeed):
+            self.store.remove_change_listener(self._store_changed)
         await self.store.close()
+        await self.conference.close()
         await self.database.close()
 
 

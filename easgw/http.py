@@ -116,7 +116,11 @@ async def authenticate(request: web.Request, gateway: Gateway) -> tuple[User, st
     if wait is not None:
         log.warning("login throttled", extra={"login": login, "client": keys[1]})
         return _text_response(429, "too many failed logins", **{"Retry-After": str(wait)})
-    user = await gateway.database.reader.run(partial(find_user, login=login, email=email))
+    try:
+        user = await gateway.database.reader.run(partial(find_user, login=login, email=email))
+    except SQLAlchemyError:
+        log.warning("login not verifiable: the gateway's database is unavailable")
+        return _text_response(503, "the gateway's database is unavailable", **{"Retry-After": "30"})
     cached = gateway.credentials.get(header)
     if user is not None and cached == (user.id, user.password_epoch):
         return user, credentials.password
@@ -217,7 +221,6 @@ async def eas_post(request: web.Request, gateway: Gateway) -> web.Response:
     body = await _read_body(request, spec, version)
     if isinstance(body, web.Response):
         return body
-    tree = body
     seen = SeenAs(
         device_id=line.device_id,
         device_type=line.device_type,
@@ -228,6 +231,9 @@ async def eas_post(request: web.Request, gateway: Gateway) -> web.Response:
         device = await _register(gateway, user, seen)
     except DeviceLimitReached:
         return _refuse(spec, version, CommonStatus.MaximumDevicesReached, 403)
+    except SQLAlchemyError:  # e.g. SQLite still locked after its busy timeout
+        log.warning("device registration failed: database busy or unavailable")
+        return _text_response(503, "the gateway's database is busy", **{"Retry-After": "5"})
     refusal = _gatekeep(gateway.config, spec, line, device, version)
     if refusal is not None:
         return refusal
@@ -240,12 +246,18 @@ async def eas_post(request: web.Request, gateway: Gateway) -> web.Response:
         user_agent=user_agent,
         password=password,
     )
-    return await _run(ctx, spec, tree)
+    return await _run(ctx, spec, body)
+
+
+def _raw_form(spec: CommandSpec, version: str) -> bool:
+    """Is the body not WBXML at this version (12.x SendMail & co: the MIME message)?"""
+    before = spec.raw_body_before
+    return before is not None and _version_tuple(version) < _version_tuple(before)
 
 
 async def _read_body(
     request: web.Request, spec: CommandSpec, version: str
-) -> etree._Element | web.Response | None:
+) -> etree._Element | bytes | web.Response | None:
     limit = request.app[CONFIG_KEY].server.max_body_bytes
     if request.content_length is not None and request.content_length > limit:
         return _text_response(413, f"body larger than {limit} bytes")
@@ -253,6 +265,8 @@ async def _read_body(
     if not data:
         return None
     content_type = request.content_type.lower() if request.content_type else ""
+    if _raw_form(spec, version):
+        return data
     if content_type not in _ACCEPTED_TYPES and not data.startswith(b"\x03\x01"):
         return _text_response(400, f"expected {WBXML_TYPE}, got {content_type}")
     try:
@@ -317,16 +331,40 @@ def _gatekeep(
     return None
 
 
-async def _run(ctx: RequestContext, spec: CommandSpec, tree: etree._Element | None) -> web.Response:
+def _empty_response() -> web.Response:
+    """HTTP 200 without a body (SendMail's success, MS-ASCMD 2.2.3.177.14)."""
+    response = web.Response(status=200)
+    response.headers["MS-Server-ActiveSync"] = SERVER_VERSION
+    return response
+
+
+def _legacy_status(status: int) -> web.Response:
+    """A command without a Status element at this version (12.x SendMail): its
+    status as an HTTP error, 400 for a request the server cannot read, else 500."""
+    http_status = 400 if status < CommonStatus.ServerError else 500
     try:
-        request_model = spec.parse(tree, ctx.version)
+        name = CommonStatus(status).name
+    except ValueError:
+        name = f"status {status}"
+    return _text_response(http_status, name)
+
+
+async def _run(
+    ctx: RequestContext, spec: CommandSpec, body: etree._Element | bytes | None
+) -> web.Response:
+    try:
+        request_model = spec.parse(body, ctx.version)
         response_model = await spec.handle(ctx, request_model)
         rendered = spec.render(response_model, ctx.version)
+        if rendered is None:
+            return _empty_response()
         if isinstance(rendered, MultipartBody):
             return _multipart_response(rendered)
         return _wbxml_response(rendered)
     except EasStatusError as exc:
         log.info("command ended with a status", extra={"status": exc.status})
+        if _raw_form(spec, ctx.version):
+            return _legacy_status(exc.status)
         return status_answer(spec, exc.status)
     except StoreUnavailable as exc:
         retry = str(int(exc.retry_after or 30))

@@ -19,10 +19,13 @@ from protocol.multipart import MultipartBody
 
 __all__ = ["CommandSpec", "registry"]
 
-Parse = Callable[[etree._Element | None, str], Any]
+#: Gets the decoded tree (``etree._Element``), or None for an empty body; the raw
+#: bytes below ``raw_body_before`` (hence ``Any``: each parse takes what its spec reads).
+Parse = Callable[[Any, str], Any]
 Handle = Callable[[Any, Any], Awaitable[Any]]
-#: A tree (encoded as WBXML), or a multipart body (ItemOperations, MS-ASCMD 2.2.1.10.1).
-Render = Callable[[Any, str], etree._Element | MultipartBody]
+#: A tree (encoded as WBXML), a multipart body (ItemOperations, MS-ASCMD 2.2.1.10.1),
+#: or None: an HTTP 200 with an empty body (SendMail's success, MS-ASCMD 2.2.3.177.14).
+Render = Callable[[Any, str], etree._Element | MultipartBody | None]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -34,6 +37,11 @@ class CommandSpec:
     command's logic. ``status_root`` is the response's root tag (Clark
     notation) and ``status_tag`` its top-level Status tag, used for a
     status-only answer (common statuses such as 129, 142, 144).
+
+    ``raw_body_before``: below this protocol version the body is not WBXML and
+    ``parse`` gets it as bytes (12.x SendMail, SmartReply, SmartForward: the MIME
+    message itself, MS-ASCMD 2.2.1.17); the command then has no Status element,
+    so an ``EasStatusError`` becomes an HTTP error status.
     """
 
     command: Command
@@ -45,6 +53,7 @@ class CommandSpec:
     min_version: str = "12.0"
     needs_body: bool = True
     before_provisioning: bool = False
+    raw_body_before: str | None = None
 
 
 def registry() -> dict[Command, CommandSpec]:
@@ -55,7 +64,9 @@ def registry() -> dict[Command, CommandSpec]:
         itemoperations,
         meetingresponse,
         moveitems,
+        ping,
         provision,
+        sendmail,
         settings,
         sync,
     )
@@ -69,5 +80,7 @@ def registry() -> dict[Command, CommandSpec]:
         itemoperations.SPEC,
         moveitems.SPEC,
         meetingresponse.SPEC,
+        ping.SPEC,
+        *sendmail.SPECS,
     ]
     return {spec.command: spec for spec in specs}

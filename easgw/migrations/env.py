@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from alembic import context
 
+import easgw.state.conference_models  # (registers the link registry)
+import easgw.state.mail_models  # (registers the mail outbox)
 import easgw.state.sync_models  # noqa: F401  (registers the Sync tables)
 from easgw.state.models import Base
 

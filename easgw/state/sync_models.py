@@ -14,6 +14,8 @@
   nothing.
 * ``sync_request_caches``: per device, the last non-empty Sync request's
   collections, reused by an empty or Partial Sync (MS-ASCMD 2.2.1.21.1).
+* ``ping_caches``: per device, the last Ping's HeartbeatInterval and Folders,
+  reused by a Ping that leaves them out (MS-ASCMD 3.1.5.8).
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from easgw.state.models import Base, utcnow
 
-__all__ = ["ClientId", "CollectionState", "ItemId", "SyncRequestCache"]
+__all__ = ["ClientId", "CollectionState", "ItemId", "PingCache", "SyncRequestCache"]
 
 
 class CollectionState(Base):
@@ -110,3 +112,16 @@ class SyncRequestCache(Base):
     )
     #: {"collections": [{"collection_id", "window_size", "get_changes", ...}], "window_size"}.
     request: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class PingCache(Base):
+    """The last HeartbeatInterval and Folders a device's Ping sent."""
+
+    __tablename__ = "ping_caches"
+
+    device_pk: Mapped[int] = mapped_column(
+        ForeignKey("devices.id", ondelete="CASCADE"), primary_key=True
+    )
+    heartbeat_interval: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    #: [[Id, Class], ...] in the request's order; None: no Folders yet.
+    folders: Mapped[list[list[str]] | None] = mapped_column(JSON, nullable=True)

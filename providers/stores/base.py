@@ -12,12 +12,12 @@ Exception tree (every store translates its library's errors at its own edge)::
 
 Stores keep no EAS sync state: the gateway owns all of it (STYLE.md 7).
 Optional abilities are separate protocols (``SupportsSharedSession``,
-``SupportsLogin``).
+``SupportsChangeFeed``, ``SupportsLogin``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
@@ -25,6 +25,7 @@ from typing import Any, Protocol, runtime_checkable
 __all__ = [
     "AuthenticationFailed",
     "Calendar",
+    "ChangeListener",
     "Changes",
     "InvalidData",
     "Item",
@@ -36,6 +37,7 @@ __all__ = [
     "StoreError",
     "StoreUnavailable",
     "StoreUser",
+    "SupportsChangeFeed",
     "SupportsLogin",
     "SupportsSharedSession",
 ]
@@ -205,6 +207,30 @@ class SupportsSharedSession(Protocol):
 
     def joined(self, session: Any) -> AbstractAsyncContextManager[None]:
         """Use ``session`` (an SQLAlchemy AsyncSession) for calls inside the block."""
+        ...
+
+
+#: Called with a calendar id once a change to that calendar has committed.
+ChangeListener = Callable[[str], None]
+
+
+@runtime_checkable
+class SupportsChangeFeed(Protocol):
+    """A store that tells when a calendar changed (the embedded SQL store does
+    for writes made through it), so held Pings wake without polling.
+
+    Each listener is called on the event loop's thread with the calendar's id,
+    only after the write has committed (inside ``joined``: after the caller's
+    transaction commits; never when it rolls back). Listeners must be quick
+    and must not raise.
+    """
+
+    def add_change_listener(self, listener: ChangeListener) -> None:
+        """Call ``listener(calendar_id)`` after each committed change."""
+        ...
+
+    def remove_change_listener(self, listener: ChangeListener) -> None:
+        """Stop calling ``listener`` (a listener never added is ignored)."""
         ...
 
 

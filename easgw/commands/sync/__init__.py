@@ -23,7 +23,11 @@ with the state row locked (``ids.locked_state``), the request's SyncKey decides
   this up for an Add resent under a later key).
 * anything else: Status 3 (the device restarts at 0).
 
-An unknown CollectionId, or a calendar gone from the store: Status 12. Mail
+Wait / HeartbeatInterval: a request that would get the quiet answer is held
+like a Ping and run again when a change concerns the device (``wait.py``).
+
+An unknown CollectionId, or a calendar gone from the store: Status 12 (counted
+per device: ``easgw/push/misses.py``, which breaks a Ping/Sync loop). Mail
 folders (folder map ``mail:<role>``) sync as empty folders with Status 1.
 
 Transactions: with the embedded store on the gateway's own database, the
@@ -63,6 +67,7 @@ from easgw.commands.sync.parse import (
 from easgw.commands.sync.plan import KeyDecision, classify_key, held_from_json, held_to_json
 from easgw.commands.sync.quiet import quiet_key
 from easgw.commands.sync.respond import ServerChanges, server_changes, unchanged_since
+from easgw.commands.sync.wait import hold_seconds, wait_for_changes
 from easgw.commands.sync.window import cutoff
 from easgw.folders import find_store_ref
 from easgw.gateway import RequestContext
@@ -103,6 +108,18 @@ def _lock(ctx: RequestContext, collection_id: str) -> asyncio.Lock:
 
 
 async def handle(ctx: RequestContext, request: SyncRequest) -> SyncResponse:
+    """One Sync; with Wait or HeartbeatInterval a quiet answer is held (wait.py)."""
+    response = await _sync_once(ctx, request)
+    seconds = hold_seconds(request)
+    if seconds is None or response.status is not None or not response.empty:
+        return response
+    if await wait_for_changes(ctx, response, seconds):
+        # Shielded: a client gone meanwhile must not cut the state write short.
+        return await asyncio.shield(_sync_once(ctx, request))
+    return response
+
+
+async def _sync_once(ctx: RequestContext, request: SyncRequest) -> SyncResponse:
     answer = limit_answer(request, ctx.config)
     if answer is not None:
         return answer
@@ -145,6 +162,7 @@ async def _sync_collection(
     )
     if store_ref is None:
         log.info("Sync of an unknown collection", extra={"collection_id": collection_id[:64]})
+        ctx.gateway.hierarchy_misses.record(ctx.device.id)
         return gone, 0
     async with _lock(ctx, collection_id):
         try:
@@ -154,6 +172,7 @@ async def _sync_collection(
             return await _sync_locked(ctx, planned, store_ref, remaining)
         except NotFound:
             log.info("Sync of a calendar the store no longer has")
+            ctx.gateway.hierarchy_misses.record(ctx.device.id)
             return gone, 0
         except StaleDataError:
             log.warning("Sync state written concurrently; the device retries")

@@ -16,13 +16,17 @@ SyncKey) answers the same ServerId and writes nothing. An Add whose UID the
 calendar already holds (a <= 14.1 device resending under a new ClientId)
 answers the existing item's ServerId.
 
+Conference links (easgw/conference.py): an Add or Change goes through the
+link policy between the conversion and the store write, and a Delete marks
+the event's links removed.
+
 The echo rule (DESIGN.md step 6): after a write the snapshot holds the hash
-of the server's rendering of what was just stored (before any server-side
-enrichment, which comes later in the pipeline) and no etag, so the next Sync
-renders the stored item once: equal -> nothing goes back to the device; a
-different rendering (enrichment, a concurrent edit) -> a Change. Hashing the
-stored merge rather than the raw request keeps a partial Change (ghosted
-elements left out) from echoing the whole item back.
+of the server's rendering of what the device sent (merged with the stored
+event, but before the server's enrichment: the conference link) and no etag,
+so the next Sync renders the stored item once: equal -> nothing goes back to
+the device; a different rendering (enrichment, a concurrent edit) -> a
+Change. Hashing the stored merge rather than the raw request keeps a partial
+Change (ghosted elements left out) from echoing the whole item back.
 """
 
 from __future__ import annotations
@@ -116,6 +120,10 @@ class Target:
         found = await self.store.get_items(self.user, self.calendar_id, [item_id])
         return found[0] if found else None
 
+    async def enrich(self, ical: str) -> str:
+        """The conference policy on a converted client write (easgw/conference.py)."""
+        return await self.ctx.gateway.conference.on_write(self.session, self.ctx.user, ical)
+
     def held_after_write(self, item_id: str, ical: str) -> Held:
         try:
             rendered = render_stored(
@@ -193,13 +201,14 @@ async def _add(
         return known or failed
     try:
         item = read_item(command.application_data, target.version)
-        ical = to_ical(item, version=target.version, stored=None, supported=target.supported)
+        sent = to_ical(item, version=target.version, stored=None, supported=target.supported)
     except ConversionError as exc:
         log.info("Add: unreadable ApplicationData", extra={"reason": str(exc)[:200]})
         return failed
     uid_key = f"uid:{item.client_uid}" if target.sixteen and item.client_uid else None
     if uid_key is not None and (known := await _known_add(target, command, uid_key)):
         return known
+    ical = await target.enrich(sent)
     item_id, uid, created = await _create(target, ical, item)
     if item_id is None:
         return failed
@@ -222,8 +231,8 @@ async def _add(
     if item_id not in {held.item_id for held in snapshot.values()}:
         if not created:  # an existing item: hash what the store holds
             found = await target.store.get_items(target.user, target.calendar_id, [item_id])
-            ical = found[0].ical if found else ical
-        snapshot[server_id] = target.held_after_write(item_id, ical)
+            sent = found[0].ical if found else ical
+        snapshot[server_id] = target.held_after_write(item_id, sent)
         applied.touched.add(server_id)
     return AddResponse(
         client_id=command.client_id,
@@ -270,11 +279,12 @@ async def _change(
         item = read_item(command.application_data, target.version)
         if command.instance_id is not None:  # 16.x: one occurrence (MS-ASCAL 3.1.5.3)
             item = replace(item, instance_id=instance_time(command.instance_id))
-        ical = to_ical(item, version=target.version, stored=stored.ical, supported=target.supported)
+        sent = to_ical(item, version=target.version, stored=stored.ical, supported=target.supported)
     except ConversionError as exc:
         log.info("Change: unreadable ApplicationData", extra={"reason": str(exc)[:200]})
         return answer(SyncStatus.ConversionError)
     assert target.calendar_id is not None
+    ical = await target.enrich(sent)
     try:
         await target.store.put_item(
             target.user,
@@ -287,8 +297,12 @@ async def _change(
         return answer(target.conflict(exc))
     except (InvalidData, ReadOnly) as exc:
         log.info("Change refused by the store", extra={"kind": type(exc).__name__})
+        # The device keeps its edit unless told otherwise: a held hash no
+        # rendering has makes the next Sync send the stored version back.
+        snapshot[command.server_id] = Held(item_id=stored.ref.id, hash="", etag=None)
+        applied.touched.add(command.server_id)
         return answer(SyncStatus.ConversionError)
-    snapshot[command.server_id] = target.held_after_write(stored.ref.id, ical)
+    snapshot[command.server_id] = target.held_after_write(stored.ref.id, sent)
     applied.touched.add(command.server_id)
     return None
 
@@ -304,6 +318,8 @@ async def _delete(
         return answer(SyncStatus.ObjectNotFound)
     if command.instance_id is not None:
         return await _delete_instance(target, command, snapshot, applied)
+    conference = target.ctx.gateway.conference
+    found = await target.stored(command.server_id) if conference.enabled else None
     try:
         await target.store.delete_item(target.user, target.calendar_id, item_id)
     except NotFound:
@@ -311,7 +327,13 @@ async def _delete(
     except PreconditionFailed as exc:
         return answer(target.conflict(exc))
     except ReadOnly:
+        # The device deleted its copy: forgetting that it held one makes the
+        # next Sync add the stored item back.
+        snapshot.pop(command.server_id, None)
+        applied.touched.add(command.server_id)
         return answer(SyncStatus.ConversionError)
+    if found is not None:  # the event's conference links are removed with it
+        await conference.on_delete(target.session, target.ctx.user, found.ical)
     snapshot.pop(command.server_id, None)
     applied.touched.add(command.server_id)
     return None

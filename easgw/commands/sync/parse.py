@@ -3,8 +3,8 @@ the cached request (MS-ASCMD 2.2.1.21.1, 2.2.3.124 Partial).
 
 * Wait and HeartbeatInterval together: Status 4. Out of range: Status 14 with
   ``Limit`` = the bound crossed (Wait 1..59 minutes; HeartbeatInterval within
-  ``ping.min_heartbeat..ping.max_heartbeat``). The hold itself is Ping's
-  business (next issue): a valid Wait or HeartbeatInterval is answered at once.
+  ``ping.min_heartbeat..ping.max_heartbeat``). A valid one holds a quiet
+  answer like a Ping (wait.py).
 * An empty request (no body or no Collections) reuses the cached one; a
   Partial request adds the cached collections it leaves out. Nothing cached:
   Status 13. Cached collections sync at their current SyncKey with no

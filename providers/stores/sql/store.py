@@ -12,10 +12,17 @@ back (on PostgreSQL a failed statement aborts the whole transaction).
 
 Errors: database failures become ``StoreUnavailable`` and unique-constraint
 races ``PreconditionFailed`` here, at the store's edge.
+
+Change feed (``SupportsChangeFeed``): an item written or deleted, or a calendar
+deleted, through this store calls the listeners with the calendar's id after
+the transaction that wrote it commits (SQLAlchemy's ``after_commit`` event on
+the session, the caller's inside ``joined``); a rollback drops the pending
+notifications. Writes made by other processes are not seen here.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -23,13 +30,16 @@ from contextvars import ContextVar
 from functools import partial
 from typing import Any, Self, TypeVar
 
+from sqlalchemy import event
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 
 from providers.stores.base import (
     Calendar,
+    ChangeListener,
     Changes,
     Item,
     ItemRef,
@@ -46,13 +56,19 @@ __all__ = ["SqlStore"]
 
 T = TypeVar("T")
 
+log = logging.getLogger(__name__)
+
 #: Errors meaning "the database cannot answer now" (connection lost, locked, timeout).
 _UNAVAILABLE = (DBAPIError, PoolTimeoutError, OSError)
+#: session.info keys: the calendars changed in the open transaction; listening.
+_CHANGED = "sql_store.changed"
+_LISTENING = "sql_store.listening"
 _TOKEN = re.compile(r"(?P<calendar>[A-Za-z0-9_-]{1,64}):(?P<seq>[0-9]{1,18})")
 
 
 class SqlStore:
-    """Calendar store in SQL tables; implements ``Store`` and ``SupportsSharedSession``.
+    """Calendar store in SQL tables; implements ``Store``, ``SupportsSharedSession``
+    and ``SupportsChangeFeed``.
 
     ``SqlStore(engine)`` uses an engine owned by the caller (``close()`` leaves
     it open); ``SqlStore.from_url(url)`` creates and owns one. Call
@@ -67,6 +83,7 @@ class SqlStore:
         self._shared_session: ContextVar[AsyncSession | None] = ContextVar(
             f"sql_store_session_{id(self):x}", default=None
         )
+        self._listeners: list[ChangeListener] = []
 
     @classmethod
     def from_url(cls, url: str) -> Self:
@@ -95,6 +112,15 @@ class SqlStore:
         if not isinstance(session, AsyncSession):
             raise TypeError(f"joined() needs an AsyncSession, not {type(session).__name__}")
         return self._join(session)
+
+    def add_change_listener(self, listener: ChangeListener) -> None:
+        """Call ``listener(calendar_id)`` after each committed change (module docstring)."""
+        self._listeners.append(listener)
+
+    def remove_change_listener(self, listener: ChangeListener) -> None:
+        """Stop calling ``listener``."""
+        if listener in self._listeners:
+            self._listeners.remove(listener)
 
     async def close(self) -> None:
         """Dispose of the engine if the store created it."""
@@ -125,6 +151,7 @@ class SqlStore:
         """Delete a calendar and its items; NotFound if absent, ReadOnly for the default."""
         async with self._transaction() as session:
             await calendars.delete_calendar(session, user.login, calendar_id)
+            self._changed(session, calendar_id)
 
     # -- items ------------------------------------------------------------------
 
@@ -157,7 +184,7 @@ class SqlStore:
         object that is not one VCALENDAR with one UID."""
         uid = uid_of(ical)
         async with self._transaction() as session:
-            return await items.put_item(
+            ref = await items.put_item(
                 session,
                 user.login,
                 calendar_id,
@@ -167,6 +194,8 @@ class SqlStore:
                 if_match=if_match,
                 if_none_match=if_none_match,
             )
+            self._changed(session, calendar_id)
+        return ref
 
     async def delete_item(
         self, user: StoreUser, calendar_id: str, item_id: str, *, if_match: str | None = None
@@ -174,6 +203,7 @@ class SqlStore:
         """Delete an item; NotFound if absent, PreconditionFailed on etag mismatch."""
         async with self._transaction() as session:
             await items.delete_item(session, user.login, calendar_id, item_id, if_match=if_match)
+            self._changed(session, calendar_id)
 
     async def changes_since(self, user: StoreUser, calendar_id: str, token: str | None) -> Changes:
         """Exact changes since ``token`` (tokens are ``"<calendar id>:<change
@@ -199,6 +229,28 @@ class SqlStore:
         return Changes(token=new_token, changed=changed, deleted=deleted)
 
     # -- plumbing ---------------------------------------------------------------
+
+    def _changed(self, session: AsyncSession, calendar_id: str) -> None:
+        """Notify the listeners of ``calendar_id`` once ``session``'s transaction commits."""
+        if not self._listeners:
+            return
+        info = session.info
+        pending: set[str] | None = info.get(_CHANGED)
+        if pending is None:
+            info[_CHANGED] = pending = set()
+        if not info.get(_LISTENING):
+            info[_LISTENING] = True
+            event.listen(session.sync_session, "after_commit", self._after_commit)
+            event.listen(session.sync_session, "after_rollback", _after_rollback)
+        pending.add(calendar_id)
+
+    def _after_commit(self, session: Session) -> None:
+        for calendar_id in sorted(session.info.pop(_CHANGED, None) or ()):
+            for listener in tuple(self._listeners):
+                try:
+                    listener(calendar_id)
+                except Exception:  # a listener's bug must not fail a committed write
+                    log.exception("change listener failed")
 
     async def _read(self, fn: Callable[[Connection], T]) -> T:
         try:
@@ -229,6 +281,10 @@ class SqlStore:
             raise PreconditionFailed("a concurrent write got there first") from exc
         except _UNAVAILABLE as exc:
             raise StoreUnavailable(_unavailable_message(exc)) from exc
+
+
+def _after_rollback(session: Session) -> None:
+    session.info.pop(_CHANGED, None)
 
 
 def _token_seq(token: str | None, calendar_id: str) -> int | None:
