@@ -8,15 +8,19 @@ there are no module globals.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import ipaddress
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
+from sqlalchemy.exc import SQLAlchemyError
 
 from easgw import autodiscover, conference_redirect
 from easgw.commands import registry
 from easgw.config import Config
+from easgw.devices import flush_last_seen
 from easgw.gateway import Gateway
 from easgw.http import CLIENT_ADDRESS, CONFIG_KEY, REGISTRY, SCHEME, eas_options, eas_post
 from easgw.mail.outbox import Outbox, RetryLoop
@@ -90,6 +94,25 @@ async def _mail_retry_ctx(app: web.Application) -> AsyncIterator[None]:
     await retry.stop()
 
 
+async def _last_seen_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Write the devices' last-seen times once a second (easgw/devices.py)."""
+    gateway = app[GATEWAY]
+
+    async def flush_every_second() -> None:
+        while True:
+            await asyncio.sleep(1)
+            try:
+                await flush_last_seen(gateway.database.sessions, gateway.last_seen)
+            except SQLAlchemyError:
+                log.warning("last-seen times not written; retried in a second")
+
+    task = asyncio.create_task(flush_every_second())
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
 def create_app(config: Config) -> web.Application:
     """The gateway as an aiohttp application."""
     middlewares = [_errors, _proxy_middleware(config)]
@@ -113,6 +136,7 @@ def create_app(config: Config) -> web.Application:
 
     app.cleanup_ctx.append(gateway_ctx)
     app.cleanup_ctx.append(_mail_retry_ctx)
+    app.cleanup_ctx.append(_last_seen_ctx)
 
     async def end_held_requests(app: web.Application) -> None:
         """Shutdown: held Pings and Sync Waits answer now (Ping Status 1), so the

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, bindparam, delete, func, select
+from sqlalchemy import Select, Table, bindparam, delete, func, select, update
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
 from easgw.state.models import Device, DeviceStatus, User, utcnow
@@ -18,7 +19,9 @@ __all__ = [
     "DeviceError",
     "DeviceLimitReached",
     "Devices",
+    "LastSeenBook",
     "find_device",
+    "flush_last_seen",
     "new_policy_key",
     "registration_changes",
 ]
@@ -65,6 +68,51 @@ def registration_changes(device: Device, seen: SeenAs, now: datetime) -> dict[st
     if last is None or now - (last if last.tzinfo else last.replace(tzinfo=UTC)) > LAST_SEEN_STEP:
         changes["last_seen"] = now
     return changes
+
+
+class LastSeenBook:
+    """Devices seen since the last flush (device pk -> when). A request from a
+    device idle for a minute or more then costs no write of its own: the book
+    is written in one statement a second (``flush_last_seen``; easgw/app.py)
+    and at shutdown. A crash loses at most a second of last-seen times."""
+
+    def __init__(self) -> None:
+        self._pending: dict[int, datetime] = {}
+
+    def note(self, device_pk: int, when: datetime) -> None:
+        self._pending[device_pk] = when
+
+    def take(self) -> dict[int, datetime]:
+        pending, self._pending = self._pending, {}
+        return pending
+
+    def put_back(self, pending: dict[int, datetime]) -> None:
+        for device_pk, when in pending.items():
+            self._pending.setdefault(device_pk, when)
+
+
+_DEVICES = Device.__table__
+assert isinstance(_DEVICES, Table)
+_TOUCH = (
+    update(_DEVICES).where(_DEVICES.c.id == bindparam("pk")).values(last_seen=bindparam("seen"))
+)
+
+
+async def flush_last_seen(sessions: async_sessionmaker[AsyncSession], book: LastSeenBook) -> int:
+    """Write the book's last-seen times (one executemany); how many were written.
+    On a database error they stay in the book for the next flush."""
+    pending = book.take()
+    if not pending:
+        return 0
+    try:
+        async with sessions.begin() as session:
+            await session.execute(
+                _TOUCH, [{"pk": pk, "seen": when} for pk, when in pending.items()]
+            )  # (a device removed meanwhile matches no row: nothing to do)
+    except SQLAlchemyError:
+        book.put_back(pending)
+        raise
+    return len(pending)
 
 
 def _device_query(user_id: int, device_id: str) -> Select[Device]:

@@ -13,9 +13,12 @@ import weakref
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from easgw.auth import CredentialCache, Throttle
 from easgw.conference import Conferencing
 from easgw.config import Config
+from easgw.devices import LastSeenBook, flush_last_seen
 from easgw.folders import calendar_ref
 from easgw.push import ChangeHub, HierarchyMisses
 from easgw.state.db import Database
@@ -64,6 +67,8 @@ class Gateway:
         self.database = Database(config.database_url)
         self.store = load_store(config, self.database)
         self.credentials = CredentialCache(config.auth.cache_seconds)
+        #: Last-seen times written in batches (easgw/devices.py LastSeenBook).
+        self.last_seen = LastSeenBook()
         self.throttle = Throttle(config.auth)
         #: Conference providers and the link policy (easgw/conference.py).
         self.conference = Conferencing.from_config(config)
@@ -92,6 +97,10 @@ class Gateway:
             await migrate()
 
     async def close(self) -> None:
+        try:
+            await flush_last_seen(self.database.sessions, self.last_seen)
+        except SQLAlchemyError:
+            log.warning("last-seen times not written at shutdown")
         self.hub.close()
         if isinstance(self.store, SupportsChangeFeed):
             self.store.remove_change_listener(self._store_changed)

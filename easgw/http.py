@@ -285,8 +285,14 @@ async def _register(gateway: Gateway, user: User, seen: SeenAs) -> Device:
     known = await gateway.database.reader.run(
         partial(find_device, user_id=user.id, device_id=seen.device_id)
     )
-    if known is not None and not registration_changes(known, seen, utcnow()):
-        return known
+    if known is not None:
+        now = utcnow()
+        changes = registration_changes(known, seen, now)
+        if not changes:
+            return known
+        if set(changes) == {"last_seen"}:
+            gateway.last_seen.note(known.id, now)  # written within a second
+            return known
     for attempt in range(2):
         try:
             async with gateway.database.sessions.begin() as session:
