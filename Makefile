@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv serve lint format typecheck pytest test bench bench-codec bench-sync bench-ping clean
+.PHONY: venv serve lint format typecheck pytest test bench bench-codec bench-sync bench-ping bench-conference bench-caldav clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,7 +39,7 @@ pytest: $(STAMP)
 # The one command CI runs (.ci/run) and the README gives.
 test: lint typecheck pytest
 
-bench: bench-codec bench-sync bench-ping
+bench: bench-codec bench-sync bench-ping bench-conference bench-caldav
 
 bench-codec: $(STAMP)
 	$(PY) bench/codec.py
@@ -51,6 +51,14 @@ bench-sync: $(STAMP)
 # 10,000 held Pings (about 4 minutes, most of it preparing 10,001 devices over HTTP).
 bench-ping: $(STAMP)
 	$(PY) bench/ping.py
+
+# CalDAV store against Radicale on loopback: initial sync, no-change Sync (about 40 s).
+bench-caldav: $(STAMP)
+	$(PY) bench/caldav.py
+
+# The median time a Jitsi link adds to a Sync Add (about 15 s).
+bench-conference: $(STAMP)
+	$(PY) bench/conference.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis build *.egg-info

@@ -21,10 +21,11 @@ from easgw.config import Config
 from easgw.devices import LastSeenBook, flush_last_seen
 from easgw.folders import calendar_ref
 from easgw.push import ChangeHub, HierarchyMisses
+from easgw.push.caldav_poller import Pollers, SupportsPolling
 from easgw.state.db import Database
 from easgw.state.models import Device, User
 from protocol.ashttp import EasRequestLine
-from providers.stores.base import Store, StoreUser, SupportsChangeFeed
+from providers.stores.base import Store, StoreUser, SupportsChangeFeed, SupportsSharedSession
 
 __all__ = ["Gateway", "RequestContext", "load_store"]
 
@@ -82,11 +83,36 @@ class Gateway:
         self.hierarchy_misses = HierarchyMisses()
         #: Pings doing their database work before the hold, at most this many at once.
         self.ping_admission = asyncio.Semaphore(PING_ADMISSION)
+        #: Store changes waiting for the end of the task that made them (_store_changed).
+        self._deferred: dict[asyncio.Task[Any], set[str]] = {}
         if isinstance(self.store, SupportsChangeFeed):
             self.store.add_change_listener(self._store_changed)
+        #: Pollers of the calendars held requests watch, for stores that tell
+        #: nothing of foreign writes (CalDAV; easgw/push/caldav_poller.py).
+        self.pollers: Pollers | None = None
+        if isinstance(self.store, SupportsPolling):
+            self.pollers = Pollers(self.hub, self.store, config.store.poll_seconds)
 
     def _store_changed(self, calendar_id: str) -> None:
-        self.hub.notify(calendar_ref(calendar_id))
+        ref = calendar_ref(calendar_id)
+        task = asyncio.current_task()
+        if isinstance(self.store, SupportsSharedSession) or task is None:
+            self.hub.notify(ref)  # the embedded store calls after the shared commit
+            return
+        # A store outside the gateway's transaction (CalDAV) calls right after its
+        # own write, before the writing request commits its sync state: the
+        # writer's own held Ping would see its write as news. The notify waits
+        # for the writing task to end (its state committed or rolled back; the
+        # store holds the change either way).
+        pending = self._deferred.get(task)
+        if pending is None:
+            self._deferred[task] = pending = set()
+            task.add_done_callback(self._notify_deferred)
+        pending.add(ref)
+
+    def _notify_deferred(self, task: asyncio.Task[Any]) -> None:
+        for ref in self._deferred.pop(task, ()):
+            self.hub.notify(ref)
 
     async def open(self) -> None:
         """Create/migrate the database (the first command on an empty data dir does)."""
@@ -102,6 +128,8 @@ class Gateway:
         except SQLAlchemyError:
             log.warning("last-seen times not written at shutdown")
         self.hub.close()
+        if self.pollers is not None:
+            await self.pollers.close()
         if isinstance(self.store, SupportsChangeFeed):
             self.store.remove_change_listener(self._store_changed)
         await self.store.close()

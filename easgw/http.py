@@ -14,6 +14,7 @@ from functools import partial
 
 from aiohttp import web
 from lxml import etree
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from easgw.auth import login_candidates, parse_basic
@@ -40,6 +41,7 @@ from providers.stores.base import (
     StoreUnavailable,
     StoreUser,
     SupportsLogin,
+    SupportsPrincipalEmail,
 )
 
 __all__ = ["eas_options", "eas_post", "offered_versions"]
@@ -133,12 +135,36 @@ async def authenticate(request: web.Request, gateway: Gateway) -> tuple[User, st
             503, "the calendar store is unavailable", **{"Retry-After": str(int(retry))}
         )
     if user is not None and verified:
+        user = await _adopt_principal_email(gateway, user, credentials.password)
         gateway.credentials.put(header, user.id, user.password_epoch)
         gateway.throttle.succeeded(keys[0])
         return user, credentials.password
     gateway.throttle.failed(*keys)
     log.warning("failed login", extra={"login": login, "client": keys[1]})
     return _unauthorized("invalid credentials")
+
+
+async def _adopt_principal_email(gateway: Gateway, user: User, password: str) -> User:
+    """CONTRACTS.md section 4: with a store that knows the user's address (the
+    CalDAV principal's calendar-user-address-set), that address is the user's
+    e-mail, ahead of the recorded profile; the profile follows it. Asked once
+    per verified login (then cached for auth.cache_seconds)."""
+    store = gateway.store
+    if not isinstance(store, SupportsPrincipalEmail):
+        return user
+    try:
+        address = await store.principal_email(
+            StoreUser(login=user.login, email=user.email, password=password)
+        )
+    except StoreError:
+        return user  # the recorded profile will do until the next login
+    if not address or address.lower() == user.email.lower():
+        return user
+    async with gateway.database.sessions.begin() as session:
+        await session.execute(update(User).where(User.id == user.id).values(email=address))
+    log.info("e-mail address taken from the store's principal")
+    user.email = address  # (a detached row: this request's copy)
+    return user
 
 
 async def _verify_password(gateway: Gateway, user: User, password: str) -> bool:

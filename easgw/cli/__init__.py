@@ -1,6 +1,6 @@
 """The ``easgw`` command line.
 
-``serve``, ``config show``, ``users``, ``devices``, ``providers``, ``decode``, ``encode``
+``serve``, ``config show``, ``users``, ``devices``, ``providers``, ``links``, ``decode``, ``encode``
 (and ``replay``). Errors go to stderr as one line and exit with status 2;
 never a traceback.
 """
@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from easgw import __version__
-from easgw.cli import admin, codec, providers, serve
+from easgw.cli import admin, codec, links, providers, serve
 from easgw.cli.errors import CliError
 from easgw.config import ConfigError
 
@@ -32,6 +32,7 @@ def _build_parser() -> argparse.ArgumentParser:
     serve.add_parsers(commands)
     admin.add_parsers(commands)
     providers.add_parsers(commands)
+    links.add_parsers(commands)
     codec.add_parsers(commands)
     _add_replay(commands)
     return parser

@@ -66,6 +66,8 @@ def registry() -> dict[Command, CommandSpec]:
         moveitems,
         ping,
         provision,
+        resolverecipients,
+        search,
         sendmail,
         settings,
         sync,
@@ -82,5 +84,7 @@ def registry() -> dict[Command, CommandSpec]:
         meetingresponse.SPEC,
         ping.SPEC,
         *sendmail.SPECS,
+        search.SPEC,
+        resolverecipients.SPEC,
     ]
     return {spec.command: spec for spec in specs}

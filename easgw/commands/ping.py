@@ -190,6 +190,8 @@ async def handle(ctx: RequestContext, request: PingRequest) -> PingResponse:
             folders=watched,
             seconds=heartbeat,
             pending=partial(has_pending, ctx),
+            pollers=gateway.pollers,  # CalDAV: foreign writes, by polling
+            user=ctx.store_user,
         )
     except NotFound:
         log.info("Ping on a calendar the store no longer has")

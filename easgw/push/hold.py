@@ -8,6 +8,11 @@ checked again with ``pending`` (does the next Sync have anything for *this*
 device? -- the echo rule lives there), and the hold goes on when nothing
 concerns the device.
 
+With ``pollers`` and ``user`` (a store without a change feed for foreign
+writes: CalDAV), the watched calendars are polled while held, with the
+user's credentials (easgw/push/caldav_poller.py); the first poll runs before
+the first check.
+
 Cancellation (the client went away, or the server stops the task): the watch
 is unregistered in ``finally``; ``pending`` only reads.
 """
@@ -15,11 +20,17 @@ is unregistered in ``finally``; ``pending`` only reads.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Hashable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from easgw.push.hub import ChangeHub, Ended
+
+if TYPE_CHECKING:
+    from easgw.push.caldav_poller import Pollers
+    from providers.stores.base import StoreUser
 
 __all__ = ["Held", "Pending", "hold"]
 
@@ -56,19 +67,25 @@ async def hold(
     folders: Mapping[str, str],
     seconds: float,
     pending: Pending,
+    pollers: Pollers | None = None,
+    user: StoreUser | None = None,
 ) -> Held:
     """Hold until something is pending on ``folders`` (CollectionId -> store
     ref) or ``seconds`` pass; see the module docstring."""
     deadline = asyncio.get_running_loop().time() + seconds
+    polling: contextlib.AbstractAsyncContextManager[None] = contextlib.nullcontext()
+    if pollers is not None and user is not None:
+        polling = pollers.watching(folders.values(), user)
     with hub.watch(folders.values(), owner=owner) as watch:
-        refs: set[str] | None = None  # the first check covers every folder
-        while True:
-            if watch.ended is not None:
-                return Held(ended=watch.ended)
-            changed = await _check(folders, refs, pending)
-            if changed:
-                return Held(changed=changed)
-            outcome = await watch.wait(deadline)
-            if isinstance(outcome, Ended):
-                return Held(ended=outcome)
-            refs = outcome
+        async with polling:
+            refs: set[str] | None = None  # the first check covers every folder
+            while True:
+                if watch.ended is not None:
+                    return Held(ended=watch.ended)
+                changed = await _check(folders, refs, pending)
+                if changed:
+                    return Held(changed=changed)
+                outcome = await watch.wait(deadline)
+                if isinstance(outcome, Ended):
+                    return Held(ended=outcome)
+                refs = outcome

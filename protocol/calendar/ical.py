@@ -279,6 +279,22 @@ def _apply(event: icalendar.Event, group: _Group, action: str, item: CalendarIte
         group.write(event, item)
 
 
+#: Namespace of the UIDs made from a 16.x ClientUid (a fixed, arbitrary UUID).
+_CLIENT_UID_NAMESPACE = uuid.UUID("6f1b3c2e-8d4a-5b7e-9c1f-2a3b4c5d6e7f")
+
+
+def server_uid(client_uid: str | None) -> str:
+    """The UID the server gives a new event (MS-ASCAL 2.2.2.46: in 16.x the
+    server makes it, the client sends ClientUid). Derived from the ClientUid
+    when there is one, so an Add resent after a lost answer -- even one whose
+    sync state never committed (a crash between a CalDAV write and the
+    state) -- names the same UID, and the store's If-None-Match finds the
+    first copy instead of making a second event."""
+    if client_uid:
+        return str(uuid.uuid5(_CLIENT_UID_NAMESPACE, client_uid)).upper()
+    return str(uuid.uuid4()).upper()
+
+
 def _write_identity(
     event: icalendar.Event, item: CalendarItem, present: frozenset[str], now: datetime | None
 ) -> None:
@@ -286,7 +302,7 @@ def _write_identity(
         fields.remove(event, "UID")
         event.add("UID", item.uid)
     elif "UID" not in event:
-        event.add("UID", str(uuid.uuid4()).upper())
+        event.add("UID", server_uid(item.client_uid))
     if item.client_uid:
         fields.remove(event, fields.CLIENT_UID_PROPERTY)
         event.add(fields.CLIENT_UID_PROPERTY, item.client_uid)

@@ -39,6 +39,7 @@ __all__ = [
     "StoreUser",
     "SupportsChangeFeed",
     "SupportsLogin",
+    "SupportsPrincipalEmail",
     "SupportsSharedSession",
 ]
 
@@ -231,6 +232,16 @@ class SupportsChangeFeed(Protocol):
 
     def remove_change_listener(self, listener: ChangeListener) -> None:
         """Stop calling ``listener`` (a listener never added is ignored)."""
+        ...
+
+
+@runtime_checkable
+class SupportsPrincipalEmail(Protocol):
+    """A store that knows each user's own address (CalDAV: a ``mailto:`` in
+    the principal's calendar-user-address-set, RFC 6638 2.4.1)."""
+
+    async def principal_email(self, user: StoreUser) -> str | None:
+        """The user's address, None when the store has none."""
         ...
 
 

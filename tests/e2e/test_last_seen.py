@@ -38,7 +38,7 @@ async def test_an_idle_device_is_seen_again_within_a_second(
     assert (await phone.command("FolderSync", FOLDER_SYNC)).status == 200
     seen = await _last_seen(client, "IDLE1")
     assert seen.replace(tzinfo=None) == long_ago.replace(tzinfo=None)  # not in the request path
-    for _ in range(30):
+    for _ in range(100):  # flushed once a second; a loaded machine may take longer
         await asyncio.sleep(0.1)
         seen = await _last_seen(client, "IDLE1")
         if seen.replace(tzinfo=None) >= before.replace(tzinfo=None):

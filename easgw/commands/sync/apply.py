@@ -41,6 +41,7 @@ from easgw.commands.sync.ids import find_client, item_for_server_id, remember_cl
 from easgw.commands.sync.items import ConversionError, read_item, render_stored, to_ical, uid_data
 from easgw.commands.sync.plan import Held
 from easgw.gateway import RequestContext
+from protocol.calendar.ical import server_uid
 from protocol.calendar.instances import apply_instance
 from protocol.calendar.model import BodyPreference, CalendarItem, version_tuple
 from protocol.calendar.recurrence import parse_compact
@@ -72,6 +73,8 @@ log = logging.getLogger(__name__)
 
 #: Held hash of an item the device wrote that the server cannot render back.
 _UNRENDERABLE = "unrenderable"
+#: The held hash of a phone edit the store refused: no rendering has it.
+_REFUSED = "refused-by-the-store"
 
 Response = AddResponse | ItemResponse | FetchResponse
 
@@ -250,7 +253,9 @@ async def _create(target: Target, ical: str, item: CalendarItem) -> tuple[str | 
     try:
         ref = await target.store.put_item(target.user, target.calendar_id, ical, if_none_match=True)
     except PreconditionFailed as exc:
-        uid = item.uid or ""
+        # 16.x: the UID was made from the ClientUid (ical.server_uid), so a
+        # resend names the first copy's UID.
+        uid = item.uid or (server_uid(item.client_uid) if item.client_uid else "")
         existing = await _existing_uid(target, uid) if uid else None
         if existing is None:
             target.conflict(exc)
@@ -299,7 +304,7 @@ async def _change(
         log.info("Change refused by the store", extra={"kind": type(exc).__name__})
         # The device keeps its edit unless told otherwise: a held hash no
         # rendering has makes the next Sync send the stored version back.
-        snapshot[command.server_id] = Held(item_id=stored.ref.id, hash="", etag=None)
+        snapshot[command.server_id] = Held(item_id=stored.ref.id, hash=_REFUSED, etag=None)
         applied.touched.add(command.server_id)
         return answer(SyncStatus.ConversionError)
     snapshot[command.server_id] = target.held_after_write(stored.ref.id, sent)

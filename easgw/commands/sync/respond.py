@@ -137,8 +137,12 @@ async def server_changes(
                     )
                 )
     after = next_snapshot(snapshot, window, _hashes(rendered))
-    settled = not window.more_available and all(
-        held.etag is not None for held in after.values() if held.on_device
+    # Items this request wrote (or had refused) are left out of this diff: the
+    # next Sync must look at them again, so the device is not yet in step.
+    settled = (
+        not window.more_available
+        and not exclude
+        and all(held.etag is not None for held in after.values() if held.on_device)
     )
     return ServerChanges(
         commands=tuple(commands),

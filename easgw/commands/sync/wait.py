@@ -54,6 +54,8 @@ async def wait_for_changes(ctx: RequestContext, quiet: SyncResponse, seconds: in
             folders=watched,
             seconds=seconds,
             pending=partial(has_pending, ctx),
+            pollers=ctx.gateway.pollers,  # CalDAV: foreign writes, by polling
+            user=ctx.store_user,
         )
     except NotFound:
         return True  # the calendar is gone: the Sync answers Status 12

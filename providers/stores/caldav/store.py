@@ -11,11 +11,18 @@ or with ``"ctag"``, the token is the calendar's ``CS:getctag`` (or its
 ``DAV:sync-token`` as an opaque change tag): unchanged means no change,
 anything else lists every item with ``complete=False`` and the gateway diffs
 the etags (a token must fit 255 characters, so it cannot carry a listing).
+
+Push (issue 6 part 4): ``poll_version`` is the cheap check the gateway's
+poller makes every ``store.poll_seconds`` (one PROPFIND Depth 0); what it saw
+answers a no-change ``changes_since`` with no request while it is at most
+``poll_seconds`` old (fresh.py). Writes made through the store (PUT, DELETE)
+call the change listeners at once (``SupportsChangeFeed``) and void that memory.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Sequence
 from typing import Literal, Protocol, Self
 
@@ -24,6 +31,7 @@ import httpx
 from providers.stores.base import (
     AuthenticationFailed,
     Calendar,
+    ChangeListener,
     Changes,
     Item,
     ItemRef,
@@ -34,6 +42,7 @@ from providers.stores.base import (
 from providers.stores.caldav import calendars, davxml, items
 from providers.stores.caldav.client import DavClient
 from providers.stores.caldav.discovery import Discovery, discover
+from providers.stores.caldav.fresh import FreshTokens, Seen
 from providers.stores.caldav.ids import (
     calendar_href,
     item_href,
@@ -44,6 +53,8 @@ from providers.stores.caldav.ids import (
 from providers.stores.sql.ical_validation import uid_of
 
 __all__ = ["CalDavStore"]
+
+log = logging.getLogger(__name__)
 
 _MAX_CACHED_USERS = 10_000
 
@@ -57,6 +68,9 @@ class CalDavStoreConfig(Protocol):
     @property
     def sync_method(self) -> str: ...
 
+    @property
+    def poll_seconds(self) -> int: ...
+
 
 class CalDavStore:
     """Calendar store on a CalDAV server; implements ``Store`` and ``SupportsLogin``."""
@@ -68,9 +82,12 @@ class CalDavStore:
         sync_method: str = "auto",
         timeout: httpx.Timeout | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        fresh_seconds: float = 0,
     ) -> None:
         """``timeout`` defaults to 5 s to connect and 30 s to read; ``transport``
-        replaces httpx's (tests)."""
+        replaces httpx's (tests); ``fresh_seconds``: how long a polled change tag
+        answers a no-change ``changes_since`` (0: never; the gateway sets
+        ``store.poll_seconds``)."""
         if sync_method not in ("auto", "ctag"):
             raise ValueError(f"sync_method: expected auto or ctag, got {sync_method!r}")
         self._root = url if url.endswith("/") else url + "/"
@@ -79,13 +96,34 @@ class CalDavStore:
         self._discovered: dict[str, Discovery] = {}
         #: Calendars that refused sync-collection: the ctag method is used for them.
         self._without_sync: set[str] = set()
+        self._fresh = FreshTokens(fresh_seconds)
+        self._listeners: list[ChangeListener] = []
 
     @classmethod
     def from_config(cls, config: CalDavStoreConfig) -> Self:
         """The store for the gateway's ``[store]`` section (``url``, ``sync_method``)."""
         if not config.url:
             raise ValueError("store.url is required for the CalDAV store")
-        return cls(config.url, sync_method=config.sync_method)
+        return cls(config.url, sync_method=config.sync_method, fresh_seconds=config.poll_seconds)
+
+    # -- change feed (SupportsChangeFeed) ---------------------------------------------
+
+    def add_change_listener(self, listener: ChangeListener) -> None:
+        """Call ``listener(calendar_id)`` after each successful write through this store."""
+        self._listeners.append(listener)
+
+    def remove_change_listener(self, listener: ChangeListener) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
+    def _wrote(self, url: str, calendar_id: str) -> None:
+        """A PUT/DELETE on the calendar at ``url`` succeeded (the server committed it)."""
+        self._fresh.forget(url)
+        for listener in tuple(self._listeners):
+            try:
+                listener(calendar_id)
+            except Exception:  # a listener's bug must not fail a committed write
+                log.exception("change listener failed")
 
     async def close(self) -> None:
         await self._client.close()
@@ -177,6 +215,7 @@ class CalDavStore:
         etag = await items.put(
             self._client, user, href, ical, if_match=if_match, if_none_match=if_none_match
         )
+        self._wrote(url, calendar_id)
         return ItemRef(id=target, uid=uid, etag=etag)
 
     async def delete_item(
@@ -187,11 +226,15 @@ class CalDavStore:
         if href is None:
             raise NotFound(f"no item {item_id!r}")
         await items.delete(self._client, user, href, if_match=if_match)
+        self._wrote(url, calendar_id)
 
     # -- changes ------------------------------------------------------------------------
 
     async def changes_since(self, user: StoreUser, calendar_id: str, token: str | None) -> Changes:
         url = await self._calendar_url(user, calendar_id)
+        unchanged = self._fresh_answer(user, calendar_id, url, token)
+        if unchanged is not None:
+            return unchanged
         if self._sync_method == "auto" and url not in self._without_sync:
             try:
                 return await self._sync_changes(user, calendar_id, url, token)
@@ -249,5 +292,49 @@ class CalDavStore:
                 raise NotFound(f"no calendar at {url}") from exc
             for response in answer.responses:
                 if tag := response.text(name):
-                    return tag if len(tag) <= 200 else hashlib.sha256(tag.encode()).hexdigest()
+                    return _short(tag)
         return ""
+
+    # -- polling (easgw/push/caldav_poller.py) ------------------------------------------
+
+    async def poll_version(self, user: StoreUser, calendar_id: str) -> str:
+        """The calendar's change tag now (its sync-token, else its ctag; "" if
+        it has neither): one PROPFIND Depth 0. Remembered for ``fresh_seconds``."""
+        url = await self._calendar_url(user, calendar_id)
+        started = self._fresh.begin(url)
+        try:
+            answer = await self._client.multistatus(
+                user, "PROPFIND", url, davxml.propfind("d:sync-token", "cs:getctag"), depth="0"
+            )
+        except ReadOnly as exc:  # a collection this user may not read
+            raise NotFound(f"no calendar at {url}") from exc
+        sync_token = ctag = ""
+        for response in answer.responses:
+            sync_token = sync_token or response.text("d:sync-token") or ""
+            ctag = ctag or response.text("cs:getctag") or ""
+        seen = Seen(sync_token=sync_token, ctag=ctag)
+        self._fresh.record(url, started, seen)
+        return sync_token or ctag
+
+    def _fresh_answer(
+        self, user: StoreUser, calendar_id: str, url: str, token: str | None
+    ) -> Changes | None:
+        """ "No change" when ``token`` holds the tag polled moments ago, else None."""
+        seen = self._fresh.get(url) if token is not None else None
+        if seen is None:
+            return None
+        if self._sync_method == "auto" and url not in self._without_sync:
+            held, current = read_token(token, "s", user.login, calendar_id), seen.sync_token
+        else:  # the same choice as _ctag: the ctag, else the sync-token
+            held, current = (
+                read_token(token, "c", user.login, calendar_id),
+                _short(seen.ctag or seen.sync_token),
+            )
+        if not held or held != current or token is None:
+            return None
+        return Changes(token=token, changed=[], deleted=[])
+
+
+def _short(tag: str) -> str:
+    """A change tag cut to fit a token (as ``_ctag`` keeps it)."""
+    return tag if len(tag) <= 200 else hashlib.sha256(tag.encode()).hexdigest()
