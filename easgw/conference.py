@@ -117,6 +117,32 @@ _UID_LINE = re.compile(r"^UID:(.*?)\r?$", re.MULTILINE)
 _EVENT_ERRORS = (ValueError, KeyError, IndexError, TypeError, AttributeError, AssertionError)
 
 
+@dataclass(frozen=True, slots=True)
+class Speaking:
+    """An :class:`Owner` with the language its device speaks (the request's
+    Accept-Language): the conference text is rendered in it when the
+    provider has a template for it (providers/conference/templates.py)."""
+
+    user: Owner
+    language: str | None
+
+    @property
+    def id(self) -> int:
+        return self.user.id
+
+    @property
+    def login(self) -> str:
+        return self.user.login
+
+    @property
+    def email(self) -> str:
+        return self.user.email
+
+    @property
+    def display_name(self) -> str:
+        return self.user.display_name
+
+
 class Owner(Protocol):
     """The calendar's user (easgw.state.models.User fits)."""
 
@@ -406,7 +432,9 @@ class Conferencing:
         assert row.calendar_url is not None
         assert row.conference_id is not None
         text = configured.render_text(
-            url=row.calendar_url, organizer=owner.display_name or owner.email, language=None
+            url=row.calendar_url,
+            organizer=owner.display_name or owner.email,
+            language=owner.language if isinstance(owner, Speaking) else None,
         )
         if row.text:
             text = f"{text}\n{row.text}" if text else row.text

@@ -148,6 +148,9 @@ class RequestContext:
     version: str
     user_agent: str
     password: str | None = None
+    #: The device's language (Accept-Language's first tag), e.g. for the
+    #: conference text in the organizer's language.
+    language: str | None = None
 
     @property
     def config(self) -> Config:

@@ -271,6 +271,7 @@ async def eas_post(request: web.Request, gateway: Gateway) -> web.Response:
         version=version,
         user_agent=user_agent,
         password=password,
+        language=_language(request.headers.get("Accept-Language", "")),
     )
     return await _run(ctx, spec, body)
 
@@ -279,6 +280,16 @@ def _raw_form(spec: CommandSpec, version: str) -> bool:
     """Is the body not WBXML at this version (12.x SendMail & co: the MIME message)?"""
     before = spec.raw_body_before
     return before is not None and _version_tuple(version) < _version_tuple(before)
+
+
+_LANGUAGE_TAG = re.compile(r"[A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8}){0,3}")
+
+
+def _language(header: str) -> str | None:
+    """The first language tag of an Accept-Language header (RFC 9110 12.5.4;
+    phones send one or two, their UI language first), None for ``*`` or junk."""
+    first = header.split(",", 1)[0].split(";", 1)[0].strip()
+    return first.lower() if _LANGUAGE_TAG.fullmatch(first) else None
 
 
 async def _read_body(

@@ -80,3 +80,31 @@ async def test_a_link_on_radicale_is_stored_and_fires_the_ping(
     assert "CONFERENCE;" in stored
     assert ROOM.search(stored)
     assert f"SCHEDULE-AGENT=NONE:mailto:{JITSI}" in stored or "SCHEDULE-AGENT=NONE" in stored
+
+
+async def test_the_text_is_in_the_organizers_language(
+    aiohttp_client: ClientFactory, tmp_path: Path
+) -> None:
+    """The phone's Accept-Language (its UI language) picks the provider's template."""
+    templates = (
+        'templates = { en = "Join the meeting: ${URL}", fr = "Rejoindre la visio : ${URL}" }\n'
+    )
+    config = make_config(tmp_path, BASE_CONFIG + templates + PING_BOUNDS)
+    await add_user(config, "alice", "secret", "alice@example.com")
+    client = await aiohttp_client(create_app(config))
+    texts = {}
+    for language, client_id in (("fr-FR, en;q=0.8", "fr1"), ("de-DE", "de1")):
+        phone = CalDavPhone(
+            EasClient(
+                client,
+                device_id=f"DEV{client_id}",
+                version="14.1",
+                extra_headers={"Accept-Language": language},
+            )
+        )
+        await phone.start()
+        await phone.sync(add_meeting("14.1", client_id, f"Meeting {client_id}"))
+        (data,) = commands(await phone.sync(), "Change").values()
+        texts[client_id] = data["Data"]
+    assert "Rejoindre la visio : https://meet.example.com/" in texts["fr1"]
+    assert "Join the meeting: https://meet.example.com/" in texts["de1"]  # en: the default

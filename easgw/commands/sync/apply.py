@@ -40,6 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from easgw.commands.sync.ids import find_client, item_for_server_id, remember_client, server_ids
 from easgw.commands.sync.items import ConversionError, read_item, render_stored, to_ical, uid_data
 from easgw.commands.sync.plan import Held
+from easgw.conference import Speaking
 from easgw.gateway import RequestContext
 from protocol.calendar.ical import server_uid
 from protocol.calendar.instances import apply_instance
@@ -125,7 +126,8 @@ class Target:
 
     async def enrich(self, ical: str) -> str:
         """The conference policy on a converted client write (easgw/conference.py)."""
-        return await self.ctx.gateway.conference.on_write(self.session, self.ctx.user, ical)
+        owner = Speaking(self.ctx.user, self.ctx.language)
+        return await self.ctx.gateway.conference.on_write(self.session, owner, ical)
 
     def held_after_write(self, item_id: str, ical: str) -> Held:
         try:
