@@ -471,6 +471,24 @@ class Conferencing:
 
     # ------------------------------------------------------------------ deletes
 
+    async def active_link(
+        self, session: AsyncSession, owner: Owner, uid: str, rid: str = ""
+    ) -> EmbeddedLink | None:
+        """The link the owner's event ``uid`` (occurrence ``rid``) carries now, from
+        the registry; None when it has none (the outgoing-mail rules use it)."""
+        row = await current_row(session, owner.id, uid, rid)
+        if row is None or row.status != LinkStatus.ACTIVE.value or not row.calendar_url:
+            return None
+        configured = self.providers.get(row.provider_id)
+        if configured is None:
+            return None
+        return self._embedded(row, configured, owner)
+
+    @property
+    def resources(self) -> frozenset[str]:
+        """The configured resources' addresses, lower case."""
+        return frozenset(s.resource.lower() for s in self.settings)
+
     async def on_delete(self, session: AsyncSession, owner: Owner, ical: str) -> None:
         """The organizer deleted the event: its live links become ``removed``."""
         if not self.providers:

@@ -11,7 +11,7 @@ sender of a user's own mail is the user's address (CONTRACTS.md section 3:
 ``prepare_outgoing`` is THE hook where the conference rules act on a phone's
 invitation before it is relayed (issue 8, part 1): the link injected into the
 text/calendar part and the bodies, the conference resource removed from the
-recipients. Today it returns the message unchanged.
+recipients (easgw/mail/invitations.py).
 """
 
 from __future__ import annotations
@@ -119,12 +119,10 @@ async def prepare_outgoing(ctx: RequestContext, message: EmailMessage) -> EmailM
     """The place where the conference rules act on a phone's outgoing message.
 
     Called for every SendMail, SmartReply and SmartForward after the message is
-    parsed and before its envelope is taken. The conference rules (issue 8,
-    part 1) will, for a text/calendar part (METHOD:REQUEST or CANCEL) whose UID
-    is an event with a conference link, or that invites a configured resource,
-    put the link into the calendar part and the text and HTML bodies and remove
-    the resource from the To/Cc/Bcc headers (hence from the SMTP recipients)
-    and from the ATTENDEE list. Until then: the message unchanged.
+    parsed and before its envelope is taken: the conference link of an
+    invitation's events goes into its calendar part and bodies, and the
+    conference resource leaves its recipients (easgw/mail/invitations.py).
     """
-    del ctx
-    return message
+    from easgw.mail.invitations import add_conference_links
+
+    return await add_conference_links(ctx, message)
