@@ -14,9 +14,9 @@ easgw/conference.py), so the invitation must carry the same one:
   calendar part sent to the others, and its address from To/Cc/Bcc, hence
   from the SMTP recipients.
 
-Not yet: an invitation that arrives BEFORE the Sync Add (no registry row yet)
-goes out without a link; the link is then made by the Sync Add and reaches the
-guests with the organizer's next update.
+An invitation that arrives BEFORE its Sync Add (no registry row yet) and
+invites a resource gets its link made here, through the same policy and
+registry: the Sync Add then embeds that same link in the stored event.
 """
 
 from __future__ import annotations
@@ -72,6 +72,8 @@ async def _calendar_part(
     method = str(calendar.get("METHOD", "")).upper()
     if method not in _METHODS:
         return []
+    if method == "REQUEST" and _invites(calendar, resources):
+        await _link_first(ctx, owner, calendar)
     links: list[EmbeddedLink] = []
     async with ctx.gateway.database.sessions() as session:
         for event in calendar.walk("VEVENT"):
@@ -88,6 +90,23 @@ async def _calendar_part(
         calendar.to_ical().decode("utf-8"), subtype="calendar", params={"method": method}
     )
     return links
+
+
+def _invites(calendar: icalendar.Component, resources: frozenset[str]) -> bool:
+    for event in calendar.walk("VEVENT"):
+        attendees = event.get("ATTENDEE")
+        listed = attendees if isinstance(attendees, list) else [attendees] if attendees else []
+        if any(str(a).lower().removeprefix("mailto:") in resources for a in listed):
+            return True
+    return False
+
+
+async def _link_first(ctx: RequestContext, owner: Speaking, calendar: icalendar.Component) -> None:
+    """The invitation arrived before its Sync Add: the link is made now, through
+    the same policy and registry (the row is keyed by UID), so the Sync Add that
+    follows finds and embeds the same link. Committed before the relay."""
+    async with ctx.gateway.database.sessions.begin() as session:
+        await ctx.gateway.conference.on_write(session, owner, calendar.to_ical().decode("utf-8"))
 
 
 def _drop_attendees(event: icalendar.Component, resources: frozenset[str]) -> None:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from easgw.app import create_app
+from easgw.app import GATEWAY, create_app
+from easgw.conference_registry import list_rows
 from tests.e2e.test_conference import BASE_CONFIG, JITSI, ROOM, add_meeting
 from tests.e2e.test_sendmail import assert_success, leaves, send
 from tests.e2e.test_sync import ClientFactory, Phone
@@ -69,3 +70,26 @@ async def test_the_invitation_carries_the_events_link_and_not_the_resource(
     # The stored event carries the same link.
     stored = await phone.sync()
     assert link in stored.body.decode("utf-8", "replace")
+
+
+async def test_an_invitation_before_its_sync_add_gets_the_link_the_event_then_keeps(
+    aiohttp_client: ClientFactory, tmp_path: Path, mail_server: MailServer
+) -> None:
+    """The phone sends the invitation first: the link is made then, once, and the
+    Sync Add that follows stores the same link (one registry row)."""
+    config = make_config(tmp_path, BASE_CONFIG + smtp_config_text(mail_server))
+    await add_user(config, "alice", "secret", "alice@example.com")
+    client = await aiohttp_client(create_app(config))
+    phone = Phone(EasClient(client, version="14.1"))
+    await phone.start()
+    assert_success(await send(phone.eas, invitation()))
+    (delivered,) = await mail_server.wait_for(1)
+    assert sorted(delivered.rcpt_tos) == ["bob@example.com"]
+    calendar = leaves(delivered.message)["text/calendar"].get_content().replace("\r\n ", "")
+    (link,) = set(ROOM.findall(calendar))
+    await phone.sync(f"{add_meeting('14.1', 'c1', 'Budget review', uid=UID)}")
+    changed = await phone.sync()
+    assert set(ROOM.findall(changed.body.decode("utf-8", "replace"))) == {link}
+    async with client.app[GATEWAY].database.sessions() as session:
+        rows = [row for row in await list_rows(session) if row.uid == UID]
+    assert [(row.status, row.calendar_url) for row in rows] == [("active", link)]
