@@ -62,11 +62,11 @@ import logging
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import Protocol
 
 import icalendar
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from easgw.conference_owner import Owner, Speaking
 from easgw.conference_registry import (
     add_row,
     current_row,
@@ -107,7 +107,7 @@ from providers.conference import (
     load_providers,
 )
 
-__all__ = ["Conferencing", "LinkCounters", "Owner"]
+__all__ = ["Conferencing", "LinkCounters", "Owner", "Speaking"]
 
 log = logging.getLogger(__name__)
 
@@ -115,45 +115,6 @@ _UID_LINE = re.compile(r"^UID:(.*?)\r?$", re.MULTILINE)
 #: What reading or writing an unusual event may raise (icalendar's parse errors are
 #: ValueErrors; its writer asserts on a raw line break in a value).
 _EVENT_ERRORS = (ValueError, KeyError, IndexError, TypeError, AttributeError, AssertionError)
-
-
-@dataclass(frozen=True, slots=True)
-class Speaking:
-    """An :class:`Owner` with the language its device speaks (the request's
-    Accept-Language): the conference text is rendered in it when the
-    provider has a template for it (providers/conference/templates.py)."""
-
-    user: Owner
-    language: str | None
-
-    @property
-    def id(self) -> int:
-        return self.user.id
-
-    @property
-    def login(self) -> str:
-        return self.user.login
-
-    @property
-    def email(self) -> str:
-        return self.user.email
-
-    @property
-    def display_name(self) -> str:
-        return self.user.display_name
-
-
-class Owner(Protocol):
-    """The calendar's user (easgw.state.models.User fits)."""
-
-    @property
-    def id(self) -> int: ...
-    @property
-    def login(self) -> str: ...
-    @property
-    def email(self) -> str: ...
-    @property
-    def display_name(self) -> str: ...
 
 
 # --------------------------------------------------------------------------
