@@ -19,8 +19,9 @@ Rules:
   RECURRENCE-ID), one that drops it loses the link for that occurrence. Overrides
   without attendees inherit the series' link (properties, and the block when they
   carry a DESCRIPTION of their own).
-- An edit never regenerates a link: an active row is re-embedded as it is. This is
-  also what keeps the link when a phone's Change lacks it (phones never send
+- An edit never regenerates a link: an active row is re-embedded as it is (a
+  ``SupportsUpdate`` provider hears of a new title or time, easgw/conference_update.py).
+  This is also what keeps the link when a phone's Change lacks it (phones never send
   OnlineMeeting* back and may cut bodies): the registry's fields are re-asserted on
   every client write, the block stripped and re-rendered.
 - No trigger any more -> the link, its block, its properties and a LOCATION equal to
@@ -30,7 +31,8 @@ Rules:
   event marks its rows ``removed`` the same way.
 - The registry row is written (flushed, ``pending``) before the provider is called.
   A provider failure leaves the row ``pending``: the event is saved without a link,
-  the failure logged and counted (:class:`LinkCounters`), and the next save of the
+  the failure logged and counted (:class:`LinkCounters`; the row's ``*_count``
+  columns for ``easgw links stats``), and the next save of the
   event (any client write of it) calls the provider again with the same row. There
   is no background retry. The row is flushed in the Sync's own transaction (which
   on SQLite holds the write lock from its start, so no separate commit is
@@ -83,6 +85,7 @@ from easgw.conference_rules import (
     names,
     recurrence_key,
 )
+from easgw.conference_update import Updated, create_link, delete_link, remember, update_link
 from easgw.config import Config, ConfigError
 from easgw.state.conference_models import ConferenceLinkRow, LinkStatus
 from protocol.calendar.conference import (
@@ -100,9 +103,7 @@ from providers.conference import (
     EventContext,
     Person,
     ProviderConfigError,
-    ProviderError,
     ProviderSettings,
-    SupportsDelete,
     close_providers,
     load_providers,
 )
@@ -123,25 +124,21 @@ _EVENT_ERRORS = (ValueError, KeyError, IndexError, TypeError, AttributeError, As
 
 @dataclass(slots=True)
 class LinkCounters:
-    """Links created, reused (kept or re-activated on a save), removed, failed."""
+    """Links created, reused (kept or re-activated on a save), removed, failed (create
+    or update calls), and updated at the provider; this process only (the rows carry
+    the same counts for ``easgw links stats``)."""
 
     created: int = 0
     reused: int = 0
     removed: int = 0
     failed: int = 0
+    updated: int = 0
 
 
 def _adopt(row: ConferenceLinkRow, carried: CarriedLink) -> None:
     row.url = row.calendar_url = carried.url
     row.conference_id = carried.conference_id
     set_status(row, LinkStatus.ACTIVE)
-
-
-def _remember(row: ConferenceLinkRow, context: EventContext) -> None:
-    """The event's title and times on the row, for the redirect's joins."""
-    summary = context.summary[:512]
-    if (row.summary, row.starts, row.ends) != (summary, context.start, context.end):
-        row.summary, row.starts, row.ends = summary, context.start, context.end
 
 
 class Conferencing:
@@ -291,11 +288,14 @@ class Conferencing:
         if creating and not await self._create(row, configured, context):
             self._strip_ours(event, row)
             return None
-        _remember(row, context)
         if action is Action.REUSE:
             set_status(row, LinkStatus.ACTIVE)
+        if creating:
+            remember(row, context)
+        else:
+            await self._update(row, configured, event, context)
         if action in (Action.KEEP, Action.REUSE):
-            self.counters.reused += 1
+            self._count_reuse(row)
         link = self._embedded(row, configured, owner)
         embed_link(event, link)
         return link
@@ -331,8 +331,12 @@ class Conferencing:
         if adopted is not None:
             _adopt(row, adopted)
             creating = False
-            self.counters.reused += 1
+            self._count_reuse(row)
         return row, creating
+
+    def _count_reuse(self, row: ConferenceLinkRow) -> None:
+        self.counters.reused += 1
+        row.reuse_count += 1
 
     async def _adoptable(
         self, session: AsyncSession, event: icalendar.Event, provider_id: str
@@ -364,28 +368,29 @@ class Conferencing:
         self, row: ConferenceLinkRow, configured: ConfiguredProvider, context: EventContext
     ) -> bool:
         """Ask the provider for the row's link; False (logged, counted) when it fails."""
-        try:
-            made = await configured.provider.create(context)
-        except ProviderError as exc:
-            row.failures += 1
+        made = await create_link(row, configured.provider, context, public_url=self.public_url)
+        if made:
+            self.counters.created += 1
+        else:
             self.counters.failed += 1
-            log.warning(
-                "conference link not created; the next save retries",
-                extra={"provider": row.provider_id, "error": type(exc).__name__},
-            )
-            return False
-        row.url = made.url
-        row.conference_id = made.conference_id
-        row.text = made.text
-        row.join_via_gateway = made.join_via_gateway
-        row.calendar_url = (
-            f"{self.public_url}/conf/{row.token}" if made.join_via_gateway else made.url
-        )
-        row.failures = 0
-        set_status(row, LinkStatus.ACTIVE)
-        self.counters.created += 1
-        log.info("conference link created", extra={"provider": row.provider_id})
-        return True
+        return made
+
+    async def _update(
+        self,
+        row: ConferenceLinkRow,
+        configured: ConfiguredProvider,
+        event: icalendar.Event,
+        context: EventContext,
+    ) -> None:
+        """Tell the provider about a moved or renamed event (easgw/conference_update.py)."""
+        old_url = row.calendar_url
+        outcome = await update_link(row, configured.provider, context)
+        if outcome is Updated.FAILED:
+            self.counters.failed += 1
+        elif outcome is not Updated.NOT_NEEDED:
+            self.counters.updated += 1
+        if outcome is Updated.REPLACED and old_url and old_url != row.calendar_url:
+            strip_link(event, old_url)  # even where the phone sent it back in LOCATION only
 
     def _embedded(
         self, row: ConferenceLinkRow, configured: ConfiguredProvider, owner: Owner
@@ -415,20 +420,15 @@ class Conferencing:
         was_active = row.status == LinkStatus.ACTIVE
         set_status(row, status)
         self.counters.removed += 1
+        row.removal_count += 1
         configured = self.providers.get(row.provider_id)
         if not (was_active and configured and configured.settings.delete_on_remove):
             return
-        provider = configured.provider
-        if not isinstance(provider, SupportsDelete) or row.conference_id is None:
-            return
         try:
             context = event_context(event, uid=row.uid, organizer=self._person(owner))
-            await provider.delete(replace(context, conference_id=row.conference_id))
-        except (ProviderError, ValueError, KeyError) as exc:
-            log.warning(
-                "conference link not deleted at the provider",
-                extra={"provider": row.provider_id, "error": type(exc).__name__},
-            )
+        except (ValueError, KeyError):
+            return
+        await delete_link(row, configured.provider, context)
 
     # ------------------------------------------------------------------ deletes
 

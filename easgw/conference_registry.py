@@ -81,6 +81,9 @@ async def add_row(
         join_via_gateway=False,
         summary="",
         failures=0,
+        reuse_count=0,
+        removal_count=0,
+        failure_count=0,
     )
     session.add(row)
     await session.flush()

@@ -14,11 +14,15 @@
   re-written now (the store refuses, needs the user's own password, or the event is
   gone), the row stays revoked and the next save of the event makes the new link; the
   command says so.
-- ``stats``: counters read from the registry (a separate process cannot see the
-  server's in-memory :class:`easgw.conference.LinkCounters`): ``created`` (rows that
-  got a link), ``active``, ``removed``, ``revoked``, ``pending``, ``failed`` (provider calls that
-  failed and have not since succeeded) and ``rows``. ``reused`` is counted only in
-  the serving process and is not in the registry.
+- ``stats``: counters summed over the registry's rows, so they include every
+  process's work (a separate process cannot see a server's in-memory
+  :class:`easgw.conference.LinkCounters`; each row counts its own events in the
+  transaction that writes it, so no shared counter row serializes the writers):
+  ``created`` (rows that got a link), ``reused`` (saves that kept, re-activated or
+  adopted a link: sum of ``reuse_count``), ``removed`` (removals: sum of
+  ``removal_count``), ``failed`` (provider create or update calls that failed: sum of
+  ``failure_count``), then the rows by status now (``active``, ``pending``,
+  ``revoked``; ``removed_now``) and ``rows``.
 """
 
 from __future__ import annotations
@@ -94,6 +98,9 @@ def _fields(row: ConferenceLinkRow, login: str) -> dict[str, object]:
         "starts": row.starts.isoformat() if row.starts else "-",
         "ends": row.ends.isoformat() if row.ends else "-",
         "failures": row.failures,
+        "reuse_count": row.reuse_count,
+        "removal_count": row.removal_count,
+        "failure_count": row.failure_count,
         "created": row.created.isoformat(),
         "updated": row.updated.isoformat(),
         "text": (row.text or "-").replace("\n", "\\n"),
@@ -191,11 +198,13 @@ def cmd_stats(args: argparse.Namespace, stdin: BinaryIO, stdout: BinaryIO) -> in
         statuses = Counter(row.status for row in rows)
         counts = {
             "created": sum(1 for row in rows if row.url),
-            "removed": statuses[LinkStatus.REMOVED.value],
-            "revoked": statuses[LinkStatus.REVOKED.value],
-            "pending": statuses[LinkStatus.PENDING.value],
+            "reused": sum(row.reuse_count for row in rows),
+            "removed": sum(row.removal_count for row in rows),
+            "failed": sum(row.failure_count for row in rows),
             "active": statuses[LinkStatus.ACTIVE.value],
-            "failed": sum(row.failures for row in rows),
+            "pending": statuses[LinkStatus.PENDING.value],
+            "revoked": statuses[LinkStatus.REVOKED.value],
+            "removed_now": statuses[LinkStatus.REMOVED.value],
             "rows": len(rows),
         }
         stdout.write("".join(f"{key}: {value}\n" for key, value in counts.items()).encode())
@@ -215,7 +224,7 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     revoke = actions.add_parser("revoke", help="withdraw a leaked link; a new one replaces it")
     revoke.add_argument("uid", metavar="UID")
     revoke.set_defaults(handler=cmd_revoke)
-    stats = actions.add_parser("stats", help="links created, removed, revoked, pending, failed")
+    stats = actions.add_parser("stats", help="links created, reused, removed, failed; by status")
     stats.set_defaults(handler=cmd_stats)
     for parser in (listing, show, revoke, stats):
         parser.add_argument("--user", metavar="LOGIN", help="only this user's links")

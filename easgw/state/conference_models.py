@@ -9,7 +9,9 @@ valid unless the provider is configured with ``delete_on_remove``), deleting
 the event does the same, and an admin's revoke marks it ``revoked`` (a new row
 then replaces it on the event). ``token`` is 128 random bits for the gateway's
 ``/conf/<token>`` redirect (used when ``join_via_gateway``); ``calendar_url`` is
-the URL the event carries (the provider's, or that redirect).
+the URL the event carries (the provider's, or that redirect). ``summary``/``starts``/
+``ends`` are what the provider was last told (for providers that take updates, they
+change only once an update succeeded, so a failed one is retried on the next save).
 """
 
 from __future__ import annotations
@@ -69,5 +71,11 @@ class ConferenceLinkRow(Base):
     ends: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     #: Provider calls that failed for this row (reset to 0 once the link exists).
     failures: Mapped[int] = mapped_column(Integer, default=0)
+    #: Lifetime counters for ``easgw links stats`` (summed over rows, so no process
+    #: shares a hot counter row): saves that kept, re-activated or adopted this link,
+    #: times it was removed, provider calls (create or update) that failed. Never reset.
+    reuse_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    removal_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    failure_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

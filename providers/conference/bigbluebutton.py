@@ -14,7 +14,9 @@ same meetingID: a running meeting answers SUCCESS with ``duplicateWarning``) and
 returns a checksummed ``join`` URL. ``join`` carries ``role`` (MODERATOR/VIEWER,
 BBB >= 2.4) and, when ``create`` returned them, the matching ``password``
 (``moderatorPW``/``attendeePW``) for older servers; newer ones ignore it.
-``create`` at link time checks the server and the secret.
+``create`` at link time checks the server and the secret. No ``update``: the meeting is
+made at join time, from the registry row's current title and times, so a reschedule
+has nothing to tell the server.
 """
 
 from __future__ import annotations

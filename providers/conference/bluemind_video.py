@@ -4,7 +4,8 @@ No API call is made: the origin product tracks its rooms server-side (owner, tit
 deletion on removal), but that API has no public documentation, so easgw only makes
 links. The id is 128 random bits, like a Jitsi room; it never carries the title or the
 organizer. Removing the resource therefore never deletes a room here (a removed link
-stays valid, as the origin's user guide says for Jitsi).
+stays valid, as the origin's user guide says for Jitsi), and a reschedule has nothing
+to update (no ``update``): the link does not depend on the event.
 """
 
 from __future__ import annotations

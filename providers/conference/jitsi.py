@@ -2,7 +2,8 @@
 
 The room name is 128 random bits (32 hex digits), never the title or the organizer:
 Jitsi itself flags guessable names as insecure, and anyone who knows a room's name
-can join it.
+can join it. Nothing to update on a reschedule (no ``update``, see base.py
+``SupportsUpdate``): the room does not depend on the event's title or times.
 
 JWT mode (``jwt_secret`` set; Jitsi's token authentication, prosody
 ``mod_auth_token``): a token in a calendar would be shared by every invitee, so the

@@ -186,6 +186,9 @@ class StarLeafProvider:
         return f"/conferences/{quote(context.conference_id, safe='')}"
 
     async def update(self, context: EventContext) -> ConferenceLink:
+        # PUT /conferences/<conf_id> with the create body (owner_id, conf_settings), then
+        # GET it for dial_info (the PUT's answer carries none):
+        # https://support.starleaf.com/integrating/cloud-api/org-admin-level-requests/
         path = self._path(context)
         await self._request("PUT", path, json=await self._body(context))
         details = self._json(await self._request("GET", path))

@@ -25,6 +25,8 @@ class FakeWebhook:
     #: A raw (status, body) to answer instead of the normal one.
     answer: tuple[int, str] | None = None
     delay: float = 0.0
+    #: The URL an update answers with (a provider that moves the meeting); None: the same.
+    update_url: str | None = None
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -49,6 +51,8 @@ class FakeWebhook:
         if data["action"] == "delete":
             return web.Response(status=204)
         conference_id = data.get("conference_id") or secrets.token_hex(6)
+        if data["action"] == "update" and self.update_url is not None:
+            return web.json_response({"url": self.update_url, "id": conference_id})
         return web.json_response(
             {"url": f"https://video.example.net/m/{conference_id}", "id": conference_id,
              "text": f"Dial-in: +1 555 0100, meeting {conference_id}"}
