@@ -89,6 +89,7 @@ async def _mail_retry_ctx(app: web.Application) -> AsyncIterator[None]:
     gateway = app[GATEWAY]
     retry = RetryLoop(Outbox(gateway.database, gateway.config.smtp))
     app[MAIL_RETRY] = retry
+    gateway.wake_outbox = retry.wake
     retry.start()
     yield
     await retry.stop()

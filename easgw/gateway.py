@@ -10,6 +10,7 @@ import asyncio
 import importlib
 import logging
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,6 +61,10 @@ def load_store(config: Config, database: Database) -> Store:
     return loaded
 
 
+def _nothing() -> None:
+    return None
+
+
 class Gateway:
     """Everything a request needs that outlives it."""
 
@@ -87,11 +92,21 @@ class Gateway:
         self._deferred: dict[asyncio.Task[Any], set[str]] = {}
         if isinstance(self.store, SupportsChangeFeed):
             self.store.add_change_listener(self._store_changed)
+        #: Wakes the outbox's retry task (set by the app; easgw/app.py): mail queued
+        #: in a request's transaction is relayed once that transaction commits.
+        self.wake_outbox: Callable[[], None] = _nothing
         #: Pollers of the calendars held requests watch, for stores that tell
         #: nothing of foreign writes (CalDAV; easgw/push/caldav_poller.py).
         self.pollers: Pollers | None = None
         if isinstance(self.store, SupportsPolling):
             self.pollers = Pollers(self.hub, self.store, config.store.poll_seconds)
+
+    @property
+    def store_shares_database(self) -> bool:
+        """Is the store the embedded one on the gateway's own database (one transaction)?"""
+        return isinstance(self.store, SupportsSharedSession) and (
+            getattr(self.store, "engine", None) is self.database.engine
+        )
 
     def _store_changed(self, calendar_id: str) -> None:
         ref = calendar_ref(calendar_id)

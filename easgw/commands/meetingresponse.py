@@ -24,8 +24,11 @@ as a Change (a removed one as a Delete) on its next Sync, which is how the
 phone learns the ResponseType (MS-ASCMD 3.1.5.6: "The server responds with any
 changes to the Calendar folder").
 
-16.x ``SendResponse`` (e-mail the organizer) is logged and not acted on yet:
-the iMIP REPLY is part of the invitations work.
+When the gateway schedules (``store.scheduling = "gateway"``;
+easgw/scheduling/outgoing.py): on the embedded store the organizer's copy gets
+the answer when the organizer is an easgw user, and a 16.x ``SendResponse``
+e-mails the organizer the iMIP REPLY (MS-ASCMD 2.2.3.163), its Body as the
+REPLY's COMMENT. An answer that changes nothing (sent again) sends nothing.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from easgw.commands import CommandSpec
 from easgw.commands.sync.ids import item_for_server_id
 from easgw.folders import FolderMap
 from easgw.gateway import RequestContext
+from easgw.scheduling.outgoing import attendee_answered
 from protocol.ashttp import Command
 from protocol.calendar.replies import Answer, Reply, ReplyError, ReplyProblem, apply_reply
 from protocol.meetingresponse import (
@@ -106,11 +110,6 @@ async def _respond(ctx: RequestContext, entry: ResponseRequest) -> tuple[int, st
     if located is None:
         return MeetingResponseStatus.InvalidRequest, None
     calendar_id, item_id = located
-    if entry.send_response is not None:
-        log.info(
-            "MeetingResponse asks for a reply e-mail; not sent yet (invitations issue)",
-            extra={"has_body": entry.send_response.body is not None},
-        )
     answer = _ANSWERS[entry.user_response]
     for _attempt in range(_ATTEMPTS):
         try:
@@ -139,6 +138,15 @@ async def _respond(ctx: RequestContext, entry: ResponseRequest) -> tuple[int, st
         except (ReadOnly, InvalidData) as exc:
             log.info("MeetingResponse refused by the store", extra={"kind": type(exc).__name__})
             return MeetingResponseStatus.MailboxError, None
+        if reply.remove or reply.ical is not None:  # something changed: tell the organizer
+            await attendee_answered(
+                ctx,
+                found[0].ical,
+                partstat=answer.value,
+                instance=entry.instance_id,
+                send_response=entry.send_response is not None,
+                comment=_comment(entry),
+            )
         return (
             MeetingResponseStatus.Success,
             None if answer is Answer.DECLINED else entry.request_id,
@@ -173,3 +181,11 @@ SPEC = CommandSpec(
     status_root="{MeetingResponse:}MeetingResponse",
     status_tag="{MeetingResponse:}Status",
 )
+
+
+def _comment(entry: ResponseRequest) -> str | None:
+    """The reply text the phone wrote, when it is plain text (BodyType 1)."""
+    sent = entry.send_response
+    if sent is None or not sent.body or sent.body_type not in (None, 1):
+        return None
+    return sent.body

@@ -24,6 +24,8 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.policy import SMTP
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -51,6 +53,7 @@ RETRY_INTERVAL = 30.0
 LEASE = timedelta(minutes=5)
 FIRST_RETRY = timedelta(minutes=1)
 LONGEST_RETRY = timedelta(hours=1)
+_POLICY = SMTP.clone(max_line_length=998)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -83,6 +86,11 @@ class Outbox:
     def __init__(self, database: Database, smtp: SmtpConfig) -> None:
         self.database = database
         self.smtp = smtp
+
+    @staticmethod
+    def serialise(message: EmailMessage) -> bytes:
+        """The bytes a message easgw writes itself is queued as (CRLF, lines <= 998)."""
+        return message.as_bytes(policy=_POLICY)
 
     async def submit(
         self,

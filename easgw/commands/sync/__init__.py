@@ -182,10 +182,7 @@ async def _sync_collection(
 
 def _shares_session(ctx: RequestContext) -> bool:
     """Is the store the embedded one on the gateway's own database?"""
-    store = ctx.gateway.store
-    return isinstance(store, SupportsSharedSession) and (
-        getattr(store, "engine", None) is ctx.gateway.database.engine
-    )
+    return ctx.gateway.store_shares_database
 
 
 async def _sync_locked(

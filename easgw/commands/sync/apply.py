@@ -42,6 +42,7 @@ from easgw.commands.sync.items import ConversionError, read_item, render_stored,
 from easgw.commands.sync.plan import Held
 from easgw.conference import Speaking
 from easgw.gateway import RequestContext
+from easgw.scheduling.outgoing import gateway_schedules, organizer_wrote, prepare_organizer_write
 from protocol.calendar.ical import server_uid
 from protocol.calendar.instances import apply_instance
 from protocol.calendar.model import BodyPreference, CalendarItem, version_tuple
@@ -124,10 +125,16 @@ class Target:
         found = await self.store.get_items(self.user, self.calendar_id, [item_id])
         return found[0] if found else None
 
-    async def enrich(self, ical: str) -> str:
-        """The conference policy on a converted client write (easgw/conference.py)."""
+    async def enrich(self, ical: str, stored: str | None = None) -> str:
+        """The conference policy on a converted client write (easgw/conference.py),
+        then the SEQUENCE of an organizer's meeting (easgw/scheduling/outgoing.py)."""
         owner = Speaking(self.ctx.user, self.ctx.language)
-        return await self.ctx.gateway.conference.on_write(self.session, owner, ical)
+        enriched = await self.ctx.gateway.conference.on_write(self.session, owner, ical)
+        return prepare_organizer_write(self.ctx, stored, enriched)
+
+    async def scheduled(self, before: str | None, after: str | None) -> None:
+        """Invitations and attendees' copies of what was just written (easgw/scheduling)."""
+        await organizer_wrote(self.ctx, self.session, before, after, joined=self.joined)
 
     def held_after_write(self, item_id: str, ical: str) -> Held:
         try:
@@ -217,6 +224,8 @@ async def _add(
     item_id, uid, created = await _create(target, ical, item)
     if item_id is None:
         return failed
+    if created:
+        await target.scheduled(None, ical)
     server_id = (
         await server_ids(
             target.session, target.ctx.user.id, target.store_ref, target.collection_id, [item_id]
@@ -291,7 +300,7 @@ async def _change(
         log.info("Change: unreadable ApplicationData", extra={"reason": str(exc)[:200]})
         return answer(SyncStatus.ConversionError)
     assert target.calendar_id is not None
-    ical = await target.enrich(sent)
+    ical = await target.enrich(sent, stored.ical)
     try:
         await target.store.put_item(
             target.user,
@@ -309,6 +318,7 @@ async def _change(
         snapshot[command.server_id] = Held(item_id=stored.ref.id, hash=_REFUSED, etag=None)
         applied.touched.add(command.server_id)
         return answer(SyncStatus.ConversionError)
+    await target.scheduled(stored.ical, ical)
     snapshot[command.server_id] = target.held_after_write(stored.ref.id, sent)
     applied.touched.add(command.server_id)
     return None
@@ -326,7 +336,8 @@ async def _delete(
     if command.instance_id is not None:
         return await _delete_instance(target, command, snapshot, applied)
     conference = target.ctx.gateway.conference
-    found = await target.stored(command.server_id) if conference.enabled else None
+    wanted = conference.enabled or gateway_schedules(target.ctx.config)
+    found = await target.stored(command.server_id) if wanted else None
     try:
         await target.store.delete_item(target.user, target.calendar_id, item_id)
     except NotFound:
@@ -340,7 +351,9 @@ async def _delete(
         applied.touched.add(command.server_id)
         return answer(SyncStatus.ConversionError)
     if found is not None:  # the event's conference links are removed with it
-        await conference.on_delete(target.session, target.ctx.user, found.ical)
+        if conference.enabled:
+            await conference.on_delete(target.session, target.ctx.user, found.ical)
+        await target.scheduled(found.ical, None)
     snapshot.pop(command.server_id, None)
     applied.touched.add(command.server_id)
     return None
@@ -360,6 +373,7 @@ async def _delete_instance(
     try:
         occurrence = CalendarItem(instance_id=instance_time(command.instance_id))
         ical = apply_instance(stored.ical, occurrence, version=target.version, deleted=True)
+        ical = prepare_organizer_write(target.ctx, stored.ical, ical)
     except (ConversionError, ValueError) as exc:
         log.info("Delete of an occurrence refused", extra={"reason": str(exc)[:200]})
         return answer(SyncStatus.ConversionError)
@@ -371,6 +385,7 @@ async def _delete_instance(
         return answer(target.conflict(exc))
     except (InvalidData, ReadOnly):
         return answer(SyncStatus.ConversionError)
+    await target.scheduled(stored.ical, ical)
     snapshot[command.server_id] = target.held_after_write(stored.ref.id, ical)
     applied.touched.add(command.server_id)
     return None

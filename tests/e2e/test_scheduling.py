@@ -1,0 +1,228 @@
+"""Issue 8 at 16.1: the gateway sends the invitations, delivers local copies, relays replies.
+
+A real SMTP server (aiosmtpd on loopback) receives what easgw sends; Alice
+organizes on a 16.1 phone, Bob (an easgw user) answers on his 16.1 phone, Carol
+is outside. The conference resource is invited and never written to.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from easgw.app import GATEWAY, create_app
+from providers.stores.base import StoreUser
+from tests.e2e.test_conference import (
+    BASE_CONFIG,
+    JITSI,
+    PLAIN,
+    ROOM,
+    add_meeting,
+    change,
+    meeting,
+    stored_icals,
+    unfolded,
+)
+from tests.e2e.test_meetingresponse import respond_xml, results
+from tests.e2e.test_sendmail import leaves
+from tests.e2e.test_sync import ALICE, ClientFactory, Phone, commands
+from tests.harness import EasClient, add_user, make_config
+from tests.mail_server import Delivered, MailServer, smtp_config_text
+
+BOB = StoreUser(login="bob", email="bob@example.com")
+CAROL = "carol@elsewhere.example"
+GUESTS = (JITSI, "bob@example.com", CAROL)
+#: 16.x phones MUST NOT send the organizer: the server uses the user (MS-ASCAL 2.2.2.35).
+ORGANIZER = (
+    "<C:OrganizerName>Alice</C:OrganizerName><C:OrganizerEmail>alice@example.com</C:OrganizerEmail>"
+)
+
+
+def add(version: str, client_id: str, subject: str, **kwargs: Any) -> str:
+    data = add_meeting(version, client_id, subject, attendees=GUESTS, **kwargs)
+    return data.replace(ORGANIZER, "") if version.startswith("16") else data
+
+
+def edit(server_id: str, subject: str, extra: str = "") -> str:
+    data = meeting("16.1", subject, attendees=GUESTS).replace(ORGANIZER, "")
+    return change(server_id, data.replace("</ApplicationData>", f"{extra}</ApplicationData>"))
+
+
+async def _client(
+    aiohttp_client: ClientFactory, tmp_path: Path, mail_server: MailServer, extra: str = ""
+) -> TestClient:  # type: ignore[type-arg]
+    config = make_config(tmp_path, BASE_CONFIG + smtp_config_text(mail_server) + extra)
+    await add_user(config, "alice", "secret", "alice@example.com")
+    await add_user(config, "bob", "secret", "bob@example.com")
+    return await aiohttp_client(create_app(config))
+
+
+@pytest.fixture
+async def client(
+    aiohttp_client: ClientFactory, tmp_path: Path, mail_server: MailServer
+) -> TestClient:  # type: ignore[type-arg]
+    return await _client(aiohttp_client, tmp_path, mail_server)
+
+
+async def phone(client: TestClient, user: str, version: str = "16.1") -> Phone:  # type: ignore[type-arg]
+    found = Phone(EasClient(client, user=user, device_id=f"{user.upper()}1", version=version))
+    await found.start(extra=PLAIN)
+    return found
+
+
+async def bobs_icals(client: TestClient) -> list[str]:  # type: ignore[type-arg]
+    store = client.app[GATEWAY].store
+    default = next(c for c in await store.list_calendars(BOB) if c.is_default)
+    refs = await store.list_items(BOB, default.id)
+    return [item.ical for item in await store.get_items(BOB, default.id, [r.id for r in refs])]
+
+
+def calendar_part(delivered: Delivered) -> str:
+    return unfolded(str(leaves(delivered.message)["text/calendar"].get_content()))
+
+
+async def nothing_more(mail_server: MailServer, count: int) -> None:
+    """No message beyond ``count`` arrives (the outbox is woken at once, so 0.5 s is ample)."""
+    await asyncio.sleep(0.5)
+    assert len(mail_server.delivered) == count, [
+        d.message["Subject"] for d in mail_server.delivered
+    ]
+
+
+async def test_a_sixteen_organizer_gets_the_request_sent_with_the_link(
+    client: TestClient,  # type: ignore[type-arg]
+    mail_server: MailServer,
+) -> None:
+    alice = await phone(client, "alice")
+    await alice.sync(add("16.1", "c1", "Budget review", uid="u-1"))
+    (request,) = await mail_server.wait_for(1)
+    assert sorted(request.rcpt_tos) == sorted(["bob@example.com", CAROL])  # never the resource
+    message = request.message
+    assert message["Subject"] == "Invitation: Budget review"
+    assert "alice@example.com" in str(message["From"])
+    calendar = calendar_part(request)
+    (link,) = set(ROOM.findall(calendar))
+    assert "METHOD:REQUEST" in calendar and "CONFERENCE;" in calendar
+    assert f"mailto:{JITSI}" not in calendar.lower()
+    assert leaves(message)["text/calendar"].get_param("method") == "REQUEST"
+    parts = leaves(message)
+    assert link in parts["text/plain"].get_content() and link in parts["text/html"].get_content()
+    # The stored event and the invitation carry the same link.
+    (stored,) = await stored_icals(client)
+    assert set(ROOM.findall(unfolded(stored))) == {link}
+    # A retried Add (the same ClientId) sends nothing twice.
+    await alice.sync(add("16.1", "c1", "Budget review", uid="u-1"))
+    await nothing_more(mail_server, 1)
+
+
+async def test_a_local_attendee_gets_the_meeting_and_the_link_in_their_calendar(
+    client: TestClient,  # type: ignore[type-arg]
+    mail_server: MailServer,
+) -> None:
+    alice = await phone(client, "alice")
+    bob = await phone(client, "bob")
+    await alice.sync(add("16.1", "c1", "Budget review", uid="u-2"))
+    (copy,) = await bobs_icals(client)
+    copy = unfolded(copy)
+    (link,) = set(ROOM.findall(copy))
+    assert (
+        "PARTSTAT=NEEDS-ACTION" in copy.split("mailto:bob@example.com")[0].rsplit("ATTENDEE", 1)[1]
+    )
+    answer = await bob.sync()
+    (server_id,) = commands(answer, "Add")
+    assert answer.find("//Calendar:OnlineMeetingExternalLink") == link
+    assert answer.find("//Calendar:MeetingStatus") == "3"  # a meeting Bob received
+    # Bob accepts with a reply: Alice gets the iMIP REPLY, her copy the answer.
+    send = "<SendResponse><B:Body><B:Type>1</B:Type><B:Data>Sure</B:Data></B:Body></SendResponse>"
+    xml = respond_xml(1, bob.calendar, server_id, send)
+    assert results(await bob.eas.command("MeetingResponse", xml))[0]["Status"] == "1"
+    replies = [d for d in await mail_server.wait_for(2) if "REPLY" in calendar_part(d)]
+    (reply,) = replies
+    assert reply.rcpt_tos == ["alice@example.com"]
+    assert reply.message["Subject"] == "Accepted: Budget review"
+    text = calendar_part(reply)
+    assert "PARTSTAT=ACCEPTED" in text and "mailto:bob@example.com" in text
+    assert CAROL not in text  # a REPLY names only the one who answers
+    (alices,) = await stored_icals(client)
+    line = next(x for x in unfolded(alices).splitlines() if "mailto:bob@example.com" in x)
+    assert "PARTSTAT=ACCEPTED" in line
+    # Alice's phone learns the answer on its next Sync.
+    changed = await alice.sync()
+    statuses = [
+        a.findtext("{Calendar:}AttendeeStatus")
+        for a in changed.findall("//Calendar:Attendee")
+        if a.findtext("{Calendar:}Email") == "bob@example.com"
+    ]
+    assert statuses == ["3"]
+
+
+async def test_an_organizers_delete_sends_a_cancel_and_cancels_local_copies(
+    client: TestClient,  # type: ignore[type-arg]
+    mail_server: MailServer,
+) -> None:
+    alice = await phone(client, "alice")
+    answer = await alice.sync(add("16.1", "c1", "Budget review"))
+    server_id = answer.find("//AirSync:Responses/AirSync:Add/AirSync:ServerId")
+    await mail_server.wait_for(1)
+    await alice.sync(f"<Delete><ServerId>{server_id}</ServerId></Delete>")
+    cancel = (await mail_server.wait_for(2))[1]
+    assert sorted(cancel.rcpt_tos) == sorted(["bob@example.com", CAROL])
+    assert cancel.message["Subject"] == "Cancelled: Budget review"
+    calendar = calendar_part(cancel)
+    assert "METHOD:CANCEL" in calendar and "STATUS:CANCELLED" in calendar
+    assert leaves(cancel.message)["text/calendar"].get_param("method") == "CANCEL"
+    (copy,) = await bobs_icals(client)
+    assert "STATUS:CANCELLED" in copy
+    await nothing_more(mail_server, 2)
+
+
+async def test_a_title_edit_sends_an_update_and_an_alarm_edit_sends_nothing(
+    client: TestClient,  # type: ignore[type-arg]
+    mail_server: MailServer,
+) -> None:
+    alice = await phone(client, "alice")
+    answer = await alice.sync(add("16.1", "c1", "Budget review"))
+    server_id = answer.find("//AirSync:Responses/AirSync:Add/AirSync:ServerId")
+    (first,) = await mail_server.wait_for(1)
+    (link,) = set(ROOM.findall(calendar_part(first)))
+    await alice.sync(edit(server_id, "Budget review 2027"))
+    update = (await mail_server.wait_for(2))[1]
+    assert update.message["Subject"] == "Updated invitation: Budget review 2027"
+    assert set(ROOM.findall(calendar_part(update))) == {link}  # the same link, once
+    assert sorted(update.rcpt_tos) == sorted(["bob@example.com", CAROL])
+    (copy,) = await bobs_icals(client)
+    assert "SUMMARY:Budget review 2027" in copy
+    await alice.sync(edit(server_id, "Budget review 2027", "<C:Reminder>30</C:Reminder>"))
+    await nothing_more(mail_server, 2)
+
+
+async def test_a_fourteen_phone_sends_its_own_invitations(
+    client: TestClient,  # type: ignore[type-arg]
+    mail_server: MailServer,
+) -> None:
+    """<= 14.1 phones invite with SendMail: easgw sends nothing itself, but a local
+    attendee still gets the meeting in their calendar."""
+    alice = await phone(client, "alice", "14.1")
+    await alice.sync(add("14.1", "c1", "Budget review"))
+    await nothing_more(mail_server, 0)
+    (copy,) = await bobs_icals(client)
+    assert ROOM.search(unfolded(copy))
+
+
+async def test_with_a_scheduling_server_easgw_sends_and_delivers_nothing(
+    aiohttp_client: ClientFactory, tmp_path: Path, mail_server: MailServer
+) -> None:
+    client = await _client(
+        aiohttp_client, tmp_path, mail_server, '[store]\nscheduling = "server"\n'
+    )
+    alice = await phone(client, "alice")
+    await alice.sync(add("16.1", "c1", "Budget review"))
+    await nothing_more(mail_server, 0)
+    assert await bobs_icals(client) == []
+    (stored,) = await stored_icals(client)
+    assert ROOM.search(unfolded(stored))  # the link is the gateway's either way
+    assert ALICE.email in stored
