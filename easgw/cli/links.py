@@ -10,7 +10,10 @@
   row no longer counts, so a new row and a new link replace the old one on the event,
   and the phones get the new link on their next Sync (the stored event changed, so it
   goes out as a Change; a Ping the server holds is not woken at once: this command
-  runs in another process, outside the server's change feed). If the event cannot be
+  runs in another process, outside the server's change feed). With
+  ``store.scheduling = "gateway"`` the attendees get the new link too: their copies
+  on the embedded store are re-written and an updated iMIP REQUEST is relayed
+  (easgw/scheduling/outgoing.py ``schedule_write``). If the event cannot be
   re-written now (the store refuses, needs the user's own password, or the event is
   gone), the row stays revoked and the next save of the event makes the new link; the
   command says so.
@@ -41,6 +44,8 @@ from easgw.cli.errors import CliError
 from easgw.commands.sync.ids import begin_immediate
 from easgw.conference_registry import LIVE, list_rows, set_status
 from easgw.gateway import Gateway
+from easgw.mail.outbox import Outbox
+from easgw.scheduling.outgoing import schedule_write
 from easgw.state.conference_models import ConferenceLinkRow, LinkStatus
 from easgw.state.models import User
 from easgw.users import UserError, Users
@@ -127,8 +132,14 @@ def cmd_show(args: argparse.Namespace, stdin: BinaryIO, stdout: BinaryIO) -> int
     return 0
 
 
-async def _rewrite(gateway: Gateway, session: AsyncSession, user: User, uid: str) -> bool:
-    """Re-write the user's stored event ``uid`` with the link policy applied; found?"""
+async def _rewrite(
+    gateway: Gateway, session: AsyncSession, user: User, uid: str, *, joined: bool
+) -> bool:
+    """Re-write the user's stored event ``uid`` with the link policy applied; found?
+
+    The attendees hear of the new link as of any organizer's change
+    (easgw/scheduling/outgoing.py): local copies re-written, an updated iMIP
+    REQUEST queued (no phone will send that one)."""
     store, who = gateway.store, StoreUser(login=user.login, email=user.email)
     for calendar in await store.list_calendars(who):
         refs = [ref for ref in await store.list_items(who, calendar.id) if ref.uid == uid]
@@ -140,6 +151,9 @@ async def _rewrite(gateway: Gateway, session: AsyncSession, user: User, uid: str
         ical = await gateway.conference.on_write(session, user, found[0].ical)
         await store.put_item(
             who, calendar.id, ical, item_id=found[0].ref.id, if_match=found[0].ref.etag
+        )
+        await schedule_write(
+            gateway, session, user, found[0].ical, ical, joined=joined, send_mail=True
         )
         return True
     return False
@@ -166,9 +180,13 @@ async def _revoke(gateway: Gateway, args: argparse.Namespace) -> tuple[int, int]
                 if shared:
                     assert isinstance(store, SupportsSharedSession)
                     async with store.joined(session):
-                        rewritten += await _rewrite(gateway, session, users[user_id], args.uid)
+                        rewritten += await _rewrite(
+                            gateway, session, users[user_id], args.uid, joined=True
+                        )
                 else:
-                    rewritten += await _rewrite(gateway, session, users[user_id], args.uid)
+                    rewritten += await _rewrite(
+                        gateway, session, users[user_id], args.uid, joined=False
+                    )
             except StoreError:
                 pass  # the row stays revoked: the event's next save makes the new link
         return len(rows), rewritten
@@ -179,6 +197,8 @@ def cmd_revoke(args: argparse.Namespace, stdin: BinaryIO, stdout: BinaryIO) -> i
 
     async def work(gateway: Gateway) -> None:
         revoked, rewritten = await _revoke(gateway, args)
+        if rewritten and gateway.config.smtp.host:  # the attendees' updated invitations
+            await Outbox(gateway.database, gateway.config.smtp).retry_due()
         stdout.write(f"revoked {revoked} link(s) of {args.uid}\n".encode())
         if rewritten:
             stdout.write(b"the event now carries a new link\n")

@@ -62,10 +62,12 @@ from protocol.calendar.itip import (
     with_sequence,
 )
 from protocol.calendar.model import version_tuple
+from providers.stores.base import StoreUser
 
 if TYPE_CHECKING:
     from easgw.config import Config
-    from easgw.gateway import RequestContext
+    from easgw.gateway import Gateway, RequestContext
+    from easgw.state.models import User
 
 __all__ = [
     "attendee_answered",
@@ -73,6 +75,7 @@ __all__ = [
     "gateway_schedules",
     "organizer_wrote",
     "prepare_organizer_write",
+    "schedule_write",
 ]
 
 log = logging.getLogger(__name__)
@@ -144,21 +147,46 @@ async def organizer_wrote(
 
     Runs inside the Sync's transaction (and, with ``joined``, inside the
     embedded store's shared session): local copies and queued mail commit with it.
+    Phones before 16.0 send their own invitations (SendMail): no mail then.
     """
-    if not gateway_schedules(ctx.config):
-        return
-    email = ctx.user.email
+    queued = await schedule_write(
+        ctx.gateway, session, ctx.user, before, after, joined=joined, send_mail=_sixteen(ctx)
+    )
+    if queued:
+        _wake_after_request(ctx)
+
+
+async def schedule_write(
+    gateway: Gateway,
+    session: AsyncSession,
+    user: User,
+    before: str | None,
+    after: str | None,
+    *,
+    joined: bool,
+    send_mail: bool,
+) -> int:
+    """Local copies (``joined``: the embedded store in ``session``) and, with
+    ``send_mail``, the iMIP rows of the organizer ``user``'s write; the rows queued.
+
+    Also used for a change made on the server (``easgw links revoke``): no phone
+    will send that invitation, so it is mailed whatever the organizer's phone.
+    """
+    if not gateway_schedules(gateway.config):
+        return 0
+    email = user.email
     try:
         ours = any(text is not None and organized_by(text, email) for text in (before, after))
     except _EVENT_ERRORS:
-        return
+        return 0
     if not ours:
-        return
-    skip = ctx.gateway.conference.resources
+        return 0
+    skip = gateway.conference.resources
     if joined:
-        await deliver_local(ctx.gateway, ctx.store_user, before, after, skip=skip)
-    if not _sixteen(ctx):
-        return  # the phone sends its own invitation (SendMail)
+        who = StoreUser(login=user.login, email=user.email, display_name=user.display_name)
+        await deliver_local(gateway, who, before, after, skip=skip)
+    if not send_mail:
+        return 0
     try:
         if after is None:
             assert before is not None
@@ -167,32 +195,31 @@ async def organizer_wrote(
             messages = messages_for_write(before, after, organizer=email, skip=skip)
     except _EVENT_ERRORS as exc:
         log.warning("no invitation sent: the event cannot be read", extra={"reason": str(exc)})
-        return
-    for message in messages:
-        _queue(ctx, session, message)
+        return 0
+    return sum(_queue(gateway.config, session, user, message) for message in messages)
 
 
-def _queue(ctx: RequestContext, session: AsyncSession, message: ItipMessage) -> None:
+def _queue(config: Config, session: AsyncSession, user: User, message: ItipMessage) -> bool:
     if not message.recipients:
-        return
-    if not ctx.config.smtp.host:
+        return False
+    if not config.smtp.host:
         log.warning(
             "invitation not sent: smtp.host is not configured",
-            extra={"method": message.method, "user": ctx.user.login},
+            extra={"method": message.method, "user": user.login},
         )
-        return
+        return False
     mail = imip_message(
         message,
-        from_email=ctx.user.email,
-        from_name=ctx.user.display_name,
-        domain=envelope_sender(ctx.config).rpartition("@")[2],
+        from_email=user.email,
+        from_name=user.display_name,
+        domain=envelope_sender(config).rpartition("@")[2],
     )
     session.add(
         OutboxMessage(
-            user_id=ctx.user.id,
+            user_id=user.id,
             device_id=None,  # easgw's own mail: no ClientId
             client_id=None,
-            envelope_from=envelope_sender(ctx.config),
+            envelope_from=envelope_sender(config),
             envelope_to=list(message.recipients),
             message=Outbox.serialise(mail),
             attempts=0,
@@ -204,7 +231,7 @@ def _queue(ctx: RequestContext, session: AsyncSession, message: ItipMessage) -> 
         "iMIP queued",
         extra={"method": message.method, "recipients": len(message.recipients)},
     )
-    _wake_after_request(ctx)
+    return True
 
 
 def _wake_after_request(ctx: RequestContext) -> None:
