@@ -25,11 +25,9 @@ Outcomes, as the phone sees them (14.0+: the Status of MS-ASCMD 2.2.3.177.14 /
 
 SmartReply and SmartForward: easgw keeps no mailbox, so the source is a
 calendar item (a meeting) or nothing findable. The phone's MIME is sent as it
-is in every case: with ReplaceMime it is the whole message by definition; a
-missing source has nothing to add; a meeting as the source (a phone forwarding
-an invitation) is sent as the phone wrote it too: adding the meeting's
-calendar part to a forward belongs with the conference rules
-(``prepare_outgoing``). ``SaveInSentItems``/``SaveInSent`` is accepted and has no
+is, except that a SmartForward of a meeting without ReplaceMime and without a
+calendar part of its own gets the meeting's invitation attached, link
+included (easgw/mail/forwarded.py). ``SaveInSentItems``/``SaveInSent`` is accepted and has no
 effect: there is no Sent Items folder to save to.
 """
 
@@ -113,7 +111,13 @@ async def _envelope(ctx: RequestContext, request: ComposeMailRequest) -> Envelop
         message = read_message(request.mime)
     except MessageError:
         raise EasStatusError(CommonStatus.InvalidMIME, "unreadable MIME") from None
-    message = await prepare_outgoing(ctx, message)
+    message = await prepare_outgoing(
+        ctx,
+        message,
+        request.source,
+        forward=request.command is Command.SmartForward,
+        replace_mime=request.replace_mime,
+    )
     try:
         return envelope(
             message,

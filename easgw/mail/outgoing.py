@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from easgw.gateway import RequestContext
+    from protocol.composemail import Source
 
 __all__ = [
     "Envelope",
@@ -115,14 +116,25 @@ def envelope(
     return Envelope(sender=user_email, recipients=tuple(recipients), message=data)
 
 
-async def prepare_outgoing(ctx: RequestContext, message: EmailMessage) -> EmailMessage:
+async def prepare_outgoing(
+    ctx: RequestContext,
+    message: EmailMessage,
+    source: Source | None = None,
+    *,
+    forward: bool = False,
+    replace_mime: bool = False,
+) -> EmailMessage:
     """The place where the conference rules act on a phone's outgoing message.
 
     Called for every SendMail, SmartReply and SmartForward after the message is
-    parsed and before its envelope is taken: the conference link of an
+    parsed and before its envelope is taken: a forwarded meeting gets its
+    invitation attached (easgw/mail/forwarded.py), then the conference link of an
     invitation's events goes into its calendar part and bodies, and the
     conference resource leaves its recipients (easgw/mail/invitations.py).
     """
+    from easgw.mail.forwarded import attach_forwarded_meeting
     from easgw.mail.invitations import add_conference_links
 
+    if forward:
+        message = await attach_forwarded_meeting(ctx, message, source, replace_mime=replace_mime)
     return await add_conference_links(ctx, message)

@@ -11,6 +11,9 @@ from pathlib import Path
 
 from easgw.app import GATEWAY, create_app
 from easgw.conference_registry import list_rows
+from protocol import wbxml
+from protocol.ashttp import Command
+from protocol.composemail import ComposeMailRequest, Source, render_compose_mail_request
 from tests.e2e.test_conference import BASE_CONFIG, JITSI, ROOM, add_meeting
 from tests.e2e.test_sendmail import assert_success, leaves, send
 from tests.e2e.test_sync import ClientFactory, Phone
@@ -93,3 +96,50 @@ async def test_an_invitation_before_its_sync_add_gets_the_link_the_event_then_ke
     async with client.app[GATEWAY].database.sessions() as session:
         rows = [row for row in await list_rows(session) if row.uid == UID]
     assert [(row.status, row.calendar_url) for row in rows] == [("active", link)]
+
+
+def forward(source: Source, *, replace_mime: bool = False) -> bytes:
+    """A 14.1 SmartForward of a calendar item: the phone's MIME holds only its text."""
+    mime = (
+        b"From: Alice <alice@example.com>\r\nTo: Dave <dave@elsewhere.example>\r\n"
+        b"Subject: Fw: Budget review\r\nMIME-Version: 1.0\r\n"
+        b'Content-Type: text/plain; charset="utf-8"\r\n\r\nPlease join us.\r\n'
+    )
+    request = ComposeMailRequest(
+        command=Command.SmartForward,
+        mime=mime,
+        client_id="fw1",
+        source=source,
+        replace_mime=replace_mime,
+    )
+    return wbxml.encode(render_compose_mail_request(request))
+
+
+async def test_a_forwarded_meeting_carries_its_invitation_with_the_link(
+    aiohttp_client: ClientFactory, tmp_path: Path, mail_server: MailServer
+) -> None:
+    config = make_config(tmp_path, BASE_CONFIG + smtp_config_text(mail_server))
+    await add_user(config, "alice", "secret", "alice@example.com")
+    client = await aiohttp_client(create_app(config))
+    phone = Phone(EasClient(client, version="14.1"))
+    await phone.start()
+    added = await phone.sync(add_meeting("14.1", "c1", "Budget review", uid=UID))
+    server_id = added.find("//AirSync:Responses/AirSync:Add/AirSync:ServerId")
+    assert server_id
+    source = Source(folder_id=phone.calendar, item_id=server_id)
+    assert_success(await phone.eas.command("SmartForward", body=forward(source)))
+    (delivered,) = await mail_server.wait_for(1)
+    assert delivered.rcpt_tos == ["dave@elsewhere.example"]
+    parts = leaves(delivered.message)
+    calendar = parts["text/calendar"].get_content().replace("\r\n ", "")
+    assert parts["text/calendar"].get_param("method") == "REQUEST"
+    assert "METHOD:REQUEST" in calendar and f"UID:{UID}" in calendar
+    (link,) = set(ROOM.findall(calendar))
+    assert f"mailto:{JITSI}" not in calendar.lower()
+    plain = parts["text/plain"].get_content()
+    assert "Please join us." in plain and plain.count(link) == 1
+    # ReplaceMime: the phone's MIME is the whole message, sent as written.
+    again = forward(source, replace_mime=True).replace(b"fw1", b"fw2")
+    assert_success(await phone.eas.command("SmartForward", body=again))
+    second = (await mail_server.wait_for(2))[1]
+    assert "text/calendar" not in leaves(second.message)
