@@ -51,7 +51,15 @@ from easgw.scheduling.local_copy import (
 from easgw.scheduling.local_reply import with_partstat
 from easgw.state.models import User
 from protocol.calendar.ical_parse import parse_calendar_text
-from providers.stores.base import Item, NotFound, PreconditionFailed, Store, StoreUser
+from providers.stores.base import (
+    InvalidData,
+    Item,
+    NotFound,
+    PreconditionFailed,
+    ReadOnly,
+    Store,
+    StoreUser,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -130,7 +138,8 @@ async def deliver_local(
 
     ``before``/``after``: the organizer's stored event before and after the
     write (None: new / deleted). Nothing for an event ``organizer`` does not
-    organize. Store errors propagate (the Sync's transaction rolls back)."""
+    organize. A copy the store refuses is skipped (logged); an unavailable store
+    propagates (the Sync's transaction rolls back and the phone retries)."""
     email = organizer.email.strip().lower()
     current = after if after is not None else before
     if current is None:
@@ -147,11 +156,20 @@ async def deliver_local(
     users = await _local_users(gateway, invited | previously)
     written: list[str] = []
     for user in sorted(users, key=lambda u: u.login):
-        if user.email.strip().lower() in invited:
-            assert after is not None
-            calendar_id = await _deliver(gateway.store, user, uid, after, before)
-        else:
-            calendar_id = await _cancel(gateway.store, user, uid, after)
+        try:
+            if user.email.strip().lower() in invited:
+                assert after is not None
+                calendar_id = await _deliver(gateway.store, user, uid, after, before)
+            else:
+                calendar_id = await _cancel(gateway.store, user, uid, after)
+        except (InvalidData, ReadOnly, PreconditionFailed, NotFound) as exc:
+            # Refused before any statement ran (the shared transaction is intact):
+            # one attendee's calendar never costs the organizer their save.
+            log.warning(
+                "a local attendee's copy was refused",
+                extra={"attendee": user.login, "kind": type(exc).__name__},
+            )
+            continue
         if calendar_id is not None:
             written.append(calendar_id)
     return written

@@ -15,7 +15,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from easgw.app import GATEWAY, create_app
-from providers.stores.base import StoreUser
+from providers.stores.base import InvalidData, StoreUser
 from tests.e2e.test_conference import (
     BASE_CONFIG,
     JITSI,
@@ -226,3 +226,28 @@ async def test_with_a_scheduling_server_easgw_sends_and_delivers_nothing(
     (stored,) = await stored_icals(client)
     assert ROOM.search(unfolded(stored))  # the link is the gateway's either way
     assert ALICE.email in stored
+
+
+async def test_a_refused_local_copy_never_costs_the_organizer_the_save(
+    client: TestClient,  # type: ignore[type-arg]
+    mail_server: MailServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Bob's calendar refuses his copy (fault injected in the store): Alice's
+    meeting is stored and the invitations still go out."""
+    store = client.app[GATEWAY].store
+    real_put = store.put_item
+
+    async def put_item(user: StoreUser, *args: Any, **kwargs: Any) -> Any:
+        if user.login == "bob":
+            raise InvalidData("refused for the test")
+        return await real_put(user, *args, **kwargs)
+
+    monkeypatch.setattr(store, "put_item", put_item)
+    alice = await phone(client, "alice")
+    answer = await alice.sync(add("16.1", "c1", "Budget review"))
+    assert answer.find("//AirSync:Responses/AirSync:Add/AirSync:Status") == "1", answer.body
+    (request,) = await mail_server.wait_for(1)
+    assert sorted(request.rcpt_tos) == sorted(["bob@example.com", CAROL])
+    assert len(await stored_icals(client)) == 1
+    assert await bobs_icals(client) == []
