@@ -146,6 +146,7 @@ async def _respond(ctx: RequestContext, entry: ResponseRequest) -> tuple[int, st
                 instance=entry.instance_id,
                 send_response=entry.send_response is not None,
                 comment=_comment(entry),
+                proposed=_proposed(entry),
             )
         return (
             MeetingResponseStatus.Success,
@@ -189,3 +190,11 @@ def _comment(entry: ResponseRequest) -> str | None:
     if sent is None or not sent.body or sent.body_type not in (None, 1):
         return None
     return sent.body
+
+
+def _proposed(entry: ResponseRequest) -> tuple[datetime, datetime | None] | None:
+    """A 16.1 proposed new time (MS-ASCMD 2.2.3.140 ProposedStartTime), if any."""
+    sent = entry.send_response
+    if sent is None or sent.proposed_start_time is None:
+        return None
+    return sent.proposed_start_time, sent.proposed_end_time

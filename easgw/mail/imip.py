@@ -37,6 +37,7 @@ _SUBJECTS = {
     "ACCEPTED": "Accepted",
     "TENTATIVE": "Tentative",
     "DECLINED": "Declined",
+    "COUNTER": "New time proposed",
 }
 _LONGEST_LINE = 998  # octets, RFC 5322 2.1.1
 

@@ -12,7 +12,8 @@
     with SendMail (MS-ASCMD 2.2.1.11 and 3.1.5.6; EAS-NOTES.md), which
     easgw/mail/invitations.py enriches, so nothing is sent for them here;
   * a 16.x MeetingResponse with ``SendResponse`` sends the iMIP REPLY to the
-    organizer (MS-ASCMD 2.2.3.163);
+    organizer (MS-ASCMD 2.2.3.163), or with a 16.1 proposed new time the COUNTER
+    (RFC 5546 3.2.7; protocol/calendar/itip_counter.py);
   * on the embedded store, attendees who are easgw users get the meeting in
     their own calendar in the organizer's transaction, and their answers update
     the organizer's copy (easgw/scheduling/local.py), whatever the phones'
@@ -61,6 +62,7 @@ from protocol.calendar.itip import (
     reply_message,
     with_sequence,
 )
+from protocol.calendar.itip_counter import counter_message
 from protocol.calendar.model import version_tuple
 from providers.stores.base import StoreUser
 
@@ -253,6 +255,7 @@ async def attendee_answered(
     instance: datetime | None,
     send_response: bool,
     comment: str | None = None,
+    proposed: tuple[datetime, datetime | None] | None = None,
 ) -> None:
     """The user answered the meeting ``ical`` (the event as it was before the answer).
 
@@ -279,9 +282,19 @@ async def attendee_answered(
     if not (send_response and _sixteen(ctx)):
         return
     try:
-        message = reply_message(
-            ical, attendee=ctx.user.email, partstat=partstat, recurrence_id=instance
-        )
+        if proposed is not None:  # 16.1: a new time proposed (MS-ASCMD 2.2.3.140)
+            message = counter_message(
+                ical,
+                attendee=ctx.user.email,
+                partstat=partstat,
+                start=proposed[0],
+                end=proposed[1],
+                recurrence_id=instance,
+            )
+        else:
+            message = reply_message(
+                ical, attendee=ctx.user.email, partstat=partstat, recurrence_id=instance
+            )
     except _EVENT_ERRORS:
         message = None
     if message is None:

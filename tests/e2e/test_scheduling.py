@@ -251,3 +251,26 @@ async def test_a_refused_local_copy_never_costs_the_organizer_the_save(
     assert sorted(request.rcpt_tos) == sorted(["bob@example.com", CAROL])
     assert len(await stored_icals(client)) == 1
     assert await bobs_icals(client) == []
+
+
+async def test_a_proposed_new_time_reaches_the_organizer_as_a_counter(
+    client: TestClient,  # type: ignore[type-arg]
+    mail_server: MailServer,
+) -> None:
+    alice = await phone(client, "alice")
+    bob = await phone(client, "bob")
+    await alice.sync(add("16.1", "c1", "Budget review"))
+    (server_id,) = commands(await bob.sync(), "Add")
+    send = (
+        "<SendResponse><ProposedStartTime>2026-12-01T14:00:00.000Z</ProposedStartTime>"
+        "<ProposedEndTime>2026-12-01T15:00:00.000Z</ProposedEndTime></SendResponse>"
+    )
+    xml = respond_xml(2, bob.calendar, server_id, send)
+    assert results(await bob.eas.command("MeetingResponse", xml))[0]["Status"] == "1"
+    counters = [d for d in await mail_server.wait_for(2) if "COUNTER" in calendar_part(d)]
+    (counter,) = counters
+    assert counter.rcpt_tos == ["alice@example.com"]
+    assert counter.message["Subject"] == "New time proposed: Budget review"
+    text = calendar_part(counter)
+    assert "DTSTART:20261201T140000Z" in text and "DTEND:20261201T150000Z" in text
+    assert "PARTSTAT=TENTATIVE" in text

@@ -8,6 +8,7 @@ import icalendar
 import pytest
 
 from protocol.calendar.itip import reply_message, with_sequence
+from protocol.calendar.itip_counter import counter_message
 from tests.protocol.test_itip import (
     BASE,
     MASTER,
@@ -136,3 +137,36 @@ def test_no_reply_without_organizer_or_from_the_organizer() -> None:
 
 # --------------------------------------------------------------------------
 # Unreadable input
+
+
+def test_counter_proposes_the_new_time_to_the_organizer() -> None:
+    start = datetime(2026, 1, 6, 14, tzinfo=UTC)
+    message = counter_message(
+        BASE,
+        attendee="bob@example.org",
+        partstat="ACCEPTED",
+        start=start,
+        end=start + timedelta(hours=1),
+    )
+    assert message is not None
+    assert (message.method, message.recipients) == ("COUNTER", ("Alice@example.com",))
+    assert "METHOD:COUNTER" in message.ical and "METHOD:REPLY" not in message.ical
+    [event] = vevents(message)
+    assert event.decoded("DTSTART") == start
+    assert event.decoded("DTEND") == start + timedelta(hours=1)
+    assert [str(a).lower() for a in [event["ATTENDEE"]]] == ["mailto:bob@example.org"]
+    assert event["ATTENDEE"].params["PARTSTAT"] == "ACCEPTED"
+
+
+def test_counter_refuses_a_backwards_or_naive_time() -> None:
+    start = datetime(2026, 1, 6, 14, tzinfo=UTC)
+    with pytest.raises(ValueError, match="must follow"):
+        counter_message(BASE, attendee="bob@example.org", partstat="ACCEPTED", start=start,
+                        end=start - timedelta(hours=1))  # fmt: skip
+    with pytest.raises(ValueError, match="must be aware"):
+        counter_message(BASE, attendee="bob@example.org", partstat="ACCEPTED",
+                        start=start.replace(tzinfo=None), end=None)  # fmt: skip
+    organizer = counter_message(
+        BASE, attendee="alice@example.com", partstat="ACCEPTED", start=start, end=None
+    )
+    assert organizer is None  # the organizer does not propose to themselves
