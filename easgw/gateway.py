@@ -21,6 +21,7 @@ from easgw.conference import Conferencing
 from easgw.config import Config
 from easgw.devices import LastSeenBook, flush_last_seen
 from easgw.folders import calendar_ref
+from easgw.policy import policy_fingerprint
 from easgw.push import ChangeHub, HierarchyMisses
 from easgw.push.caldav_poller import Pollers, SupportsPolling
 from easgw.state.db import Database
@@ -76,6 +77,8 @@ class Gateway:
         #: Last-seen times written in batches (easgw/devices.py LastSeenBook).
         self.last_seen = LastSeenBook()
         self.throttle = Throttle(config.auth)
+        #: The configured policy's fingerprint (143 PolicyRefresh once a device's differs).
+        self.policy_fingerprint = policy_fingerprint(config.policy.document)
         #: Conference providers and the link policy (easgw/conference.py).
         self.conference = Conferencing.from_config(config)
         #: (device pk, CollectionId) -> the lock serialising that pair's Syncs here.

@@ -260,7 +260,7 @@ async def eas_post(request: web.Request, gateway: Gateway) -> web.Response:
     except SQLAlchemyError:  # e.g. SQLite still locked after its busy timeout
         log.warning("device registration failed: database busy or unavailable")
         return _text_response(503, "the gateway's database is busy", **{"Retry-After": "5"})
-    refusal = _gatekeep(gateway.config, spec, line, device, version)
+    refusal = _gatekeep(gateway, spec, line, device, version)
     if refusal is not None:
         return refusal
     ctx = RequestContext(
@@ -355,9 +355,10 @@ def _refuse(spec: CommandSpec, version: str, status: int, http_status: int) -> w
 
 
 def _gatekeep(
-    config: Config, spec: CommandSpec, line: EasRequestLine, device: Device, version: str
+    gateway: Gateway, spec: CommandSpec, line: EasRequestLine, device: Device, version: str
 ) -> web.Response | None:
     """Device standing and policy key, before any data is touched (MS-ASPROV 3.2.5.1)."""
+    config = gateway.config
     status = DeviceStatus(device.status)
     if status in (DeviceStatus.BLOCKED, DeviceStatus.QUARANTINED, DeviceStatus.WIPED):
         return _refuse(spec, version, CommonStatus.DeviceIsBlockedForThisUser, 403)
@@ -371,6 +372,10 @@ def _gatekeep(
         return _refuse(spec, version, CommonStatus.DeviceNotProvisioned, 449)
     if line.policy_key != device.policy_key:
         return _refuse(spec, version, CommonStatus.InvalidPolicyKey, 449)
+    if device.policy_hash != gateway.policy_fingerprint:
+        # The policy changed since the device acknowledged it (or it was provisioned
+        # before easgw recorded which): provision again (MS-ASCMD 2.2.2 Status 143).
+        return _refuse(spec, version, CommonStatus.PolicyRefresh, 449)
     return None
 
 

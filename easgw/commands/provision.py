@@ -11,6 +11,9 @@
   phone that lost the answer and sends the same acknowledgment again gets the
   same final key back without any extra state (EAS-NOTES: phones lose
   responses; iOS 16/17 provisioning loops). Any other key: Policy Status 5.
+  The row also records the fingerprint of the policy acknowledged
+  (:func:`policy_fingerprint`): once ``policy.document`` changes, the HTTP
+  boundary answers 143 PolicyRefresh and the phone provisions again.
 - A PolicyType other than MS-EAS-Provisioning-WBXML (the WAP form is 2.5's):
   Policy Status 3. No PolicyType at all: Provision Status 2 (MS-ASCMD 3.1.5.1).
 - Remote wipe (3.2.5.1.1, 3.2.5.1.2.2): while the device is ``wipe-pending``
@@ -37,6 +40,7 @@ from easgw.commands import CommandSpec
 from easgw.commands.settings import device_columns, save_device
 from easgw.devices import new_policy_key
 from easgw.gateway import RequestContext
+from easgw.policy import policy_fingerprint
 from easgw.state.models import Device, DeviceStatus
 from protocol.ashttp import Command
 from protocol.provision import (
@@ -108,14 +112,16 @@ def _wipe_acknowledged(
     return ProvisionResponse()
 
 
-def _acknowledged(device: Device, key: str | None, changes: dict[str, Any]) -> int | None:
+def _acknowledged(
+    device: Device, key: str | None, changes: dict[str, Any], fingerprint: str
+) -> int | None:
     """The final key for an acknowledgment of ``key``, or None (a wrong key)."""
     if key is None or not key.isdigit() or len(key) > 10:
         return None
     temporary = int(key)
     final = final_policy_key(device.id, temporary)
     if temporary == device.pending_policy_key:
-        changes.update(policy_key=final, pending_policy_key=None)
+        changes.update(policy_key=final, pending_policy_key=None, policy_hash=fingerprint)
         return final
     if device.policy_key is not None and device.policy_key == final:
         return final  # the same acknowledgment again (its answer was lost): no change
@@ -163,7 +169,7 @@ def decide(
         return ProvisionResponse(policy=unknown)
     if policy.status is None:
         return _initial(document, changes)
-    final = _acknowledged(device, policy.policy_key, changes)
+    final = _acknowledged(device, policy.policy_key, changes, policy_fingerprint(document))
     if final is None:
         log.info("acknowledgment of a wrong policy key", extra={"device": device.id})
         wrong = PolicyResponse(policy_type=POLICY_TYPE_WBXML, status=PolicyStatus.WrongPolicyKey)

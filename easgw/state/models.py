@@ -80,6 +80,9 @@ class Device(Base):
     wipe_kind: Mapped[str | None] = mapped_column(String(16), nullable=True)
     policy_key: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     pending_policy_key: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    #: The fingerprint of the policy the device acknowledged (easgw/commands/provision.py
+    #: ``policy_fingerprint``): another one now means Status 143, re-provision.
+    policy_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
     first_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 

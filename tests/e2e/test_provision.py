@@ -305,3 +305,33 @@ async def test_device_captures_get_well_formed_answers(client: TestClient) -> No
         assert answer.find("/Provision:Provision/Provision:Status") == "1"
         assert answer.find("//Provision:Policy/Provision:PolicyType") == WBXML_TYPE
         assert answer.find("//Provision:Policy/Provision:Status") == policy_status, name
+
+
+@pytest.mark.parametrize("version", ["12.1", "14.1", "16.1"])
+async def test_a_changed_policy_makes_provisioned_devices_provision_again(
+    aiohttp_client: ClientFactory, tmp_path: Path, version: str
+) -> None:
+    """The admin tightens policy.document: a device holding the old policy gets 143
+    PolicyRefresh (12.x: HTTP 449) until it provisions again; an unchanged one is let be."""
+    first = await _client(aiohttp_client, tmp_path)
+    phone = _phone(first, version)
+    await provision(phone)
+    assert (await phone.command("Settings", USER_INFORMATION)).find("//Settings:Status") == "1"
+    assert (await _device(first)).policy_hash is not None
+
+    # The same data dir, served again with the same policy: nothing to do.
+    same = await aiohttp_client(create_app(make_config(tmp_path)))
+    phone.client = same
+    assert (await phone.command("Settings", USER_INFORMATION)).find("//Settings:Status") == "1"
+
+    tighter = "[policy.document]\nDevicePasswordEnabled = true\nMinDevicePasswordLength = 6\n"
+    changed = await aiohttp_client(create_app(make_config(tmp_path, tighter)))
+    phone.client = changed
+    assert_refused(await phone.command("Settings", USER_INFORMATION), version, 143, 449)
+    answer = await phone.command("Provision", INITIAL)
+    assert answer.find("//Provision:EASProvisionDoc/Provision:MinDevicePasswordLength") == "6"
+    temporary = _int(answer, "//Provision:PolicyKey")
+    phone.policy_key = temporary
+    done = await phone.command("Provision", acknowledgment(temporary))
+    phone.policy_key = _int(done, "//Provision:PolicyKey")
+    assert (await phone.command("Settings", USER_INFORMATION)).find("//Settings:Status") == "1"
