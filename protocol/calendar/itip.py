@@ -23,7 +23,7 @@ phones never send one: :func:`with_sequence` keeps and bumps the stored count.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -238,9 +238,16 @@ def _request(
 
 
 def _cancel(
-    text: str, cancelled: dict[str, str], skip: set[str], organizer: Any, sequence: int
+    text: str,
+    cancelled: dict[str, str],
+    skip: set[str],
+    organizer: Any,
+    sequence: int,
+    *,
+    occurrences: Sequence[date] = (),
 ) -> ItipMessage | None:
     """CANCEL of the whole meeting (RFC 5546 3.2.5: the master, no RECURRENCE-ID)
+    or of the ``occurrences`` (one VEVENT each, RECURRENCE-ID = the occurrence)
     to ``cancelled``, who are the only ATTENDEEs it lists."""
     if not cancelled:
         return None
@@ -249,6 +256,8 @@ def _cancel(
     master = read.master_of(events)
     assert master is not None  # cancelled is not empty: there are attendees
     chosen = [master] if "RECURRENCE-ID" not in master else events
+    if occurrences:
+        chosen = [_instance_of(master, when) for when in occurrences]
     now = datetime.now(UTC).replace(microsecond=0)
     for event in chosen:
         _clean(event, skip, now, organizer)
@@ -333,10 +342,57 @@ def messages_for_write(
     added = [address for low, address in now_to.items() if low not in was_to]
     staying = [address for low, address in now_to.items() if low in was_to]
     messages = [_cancel(after, removed, dropped, line, sequence)]
-    if _visible_change(old_events, new_events):
+    gone = _occurrences_removed(old_events, new_events)
+    if gone:  # only occurrences deleted: cancel those (RFC 5546 3.2.5, RECURRENCE-ID)
+        kept = {address.lower(): address for address in staying}
+        messages.append(_cancel(after, kept, dropped, line, sequence, occurrences=gone))
+    elif _visible_change(old_events, new_events):
         messages.append(_request(after, staying, dropped, line, update=True))
     messages.append(_request(after, added, dropped, line, update=False))
     return [message for message in messages if message is not None]
+
+
+def _occurrences_removed(
+    old: list[icalendar.Component], new: list[icalendar.Component]
+) -> list[date]:
+    """The occurrences the organizer deleted (new EXDATEs), when that is the only
+    change attendees would see; [] otherwise (then it is an updated REQUEST)."""
+    old_by, new_by = read.by_key(old), read.by_key(new)
+    if None not in old_by or None not in new_by or not new_by.keys() <= old_by.keys():
+        return []
+    keys = tuple(key for key in VISIBLE_KEYS if key != "EXDATE")
+    if _changed(old_by[None], new_by[None], keys):
+        return []
+    before, after = (_view(event, ("EXDATE",))["EXDATE"] for event in (old_by[None], new_by[None]))
+    assert isinstance(before, frozenset)
+    assert isinstance(after, frozenset)
+    added = after - before
+    dropped = old_by.keys() - new_by.keys()
+    if not added or not before <= after or any(str(key) not in added for key in dropped):
+        return []
+    if any(_changed(old_by[key], event, VISIBLE_KEYS) for key, event in new_by.items() if key):
+        return []
+    values = read.values_of(new_by[None], "EXDATE")
+    dates = [v for x in values for v in (x.dts if isinstance(x, icalendar.vDDDLists) else [x])]
+    chosen: dict[str, date] = {}
+    for value in dates:
+        moment = read.atom(value)
+        if isinstance(moment, date) and str(moment) in added:
+            chosen[str(moment)] = moment
+    return sorted(chosen.values(), key=str)
+
+
+def _instance_of(master: icalendar.Component, when: date) -> icalendar.Component:
+    """A VEVENT naming one occurrence of ``master`` (its RECURRENCE-ID), for a CANCEL."""
+    event = icalendar.Event()
+    for name in ("UID", "ORGANIZER", "SUMMARY", "SEQUENCE", "LOCATION"):
+        if name in master:
+            event.add(name, master[name], encode=False)
+    for attendee in read.values_of(master, "ATTENDEE"):
+        event.add("ATTENDEE", attendee, encode=False)
+    event.add("RECURRENCE-ID", when)
+    event.add("DTSTART", when)
+    return event
 
 
 def _organizer_matches(events: list[icalendar.Component], organizer: str) -> bool:

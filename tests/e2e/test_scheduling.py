@@ -274,3 +274,30 @@ async def test_a_proposed_new_time_reaches_the_organizer_as_a_counter(
     text = calendar_part(counter)
     assert "DTSTART:20261201T140000Z" in text and "DTEND:20261201T150000Z" in text
     assert "PARTSTAT=TENTATIVE" in text
+
+
+async def test_deleting_one_occurrence_cancels_that_occurrence_only(
+    client: TestClient,  # type: ignore[type-arg]
+    mail_server: MailServer,
+) -> None:
+    """16.1 deletes one occurrence by InstanceId: the guests get a CANCEL naming it
+    (RECURRENCE-ID), not a new invitation to the whole series."""
+    alice = await phone(client, "alice")
+    answer = await alice.sync(add("16.1", "c1", "Weekly", recurrence=True))
+    server_id = answer.find("//AirSync:Responses/AirSync:Add/AirSync:ServerId")
+    (request,) = await mail_server.wait_for(1)
+    assert "RRULE:" in calendar_part(request)
+    delete = (
+        f"<Delete><ServerId>{server_id}</ServerId>"
+        "<B:InstanceId>20261207T100000Z</B:InstanceId></Delete>"
+    )
+    assert (await alice.sync(delete)).findall("//AirSync:Responses/*") == []
+    (stored,) = await stored_icals(client)
+    assert "EXDATE" in unfolded(stored)
+    cancel = (await mail_server.wait_for(2))[1]
+    assert cancel.message["Subject"] == "Cancelled: Weekly"
+    assert sorted(cancel.rcpt_tos) == sorted(["bob@example.com", CAROL])
+    text = calendar_part(cancel)
+    assert "METHOD:CANCEL" in text and "RECURRENCE-ID:20261207T100000Z" in text
+    assert "RRULE" not in text and "STATUS:CANCELLED" in text
+    await nothing_more(mail_server, 2)
