@@ -53,7 +53,7 @@ def imip_message(
     """The iMIP mail of ``message``, from the organizer (REQUEST, CANCEL) or the
     attendee (REPLY) = ``from_email``/``from_name``, to its recipients."""
     mail = EmailMessage(policy=policy.SMTP)
-    mail["From"] = Address(display_name=from_name, addr_spec=from_email)
+    mail["From"] = Address(display_name=_one_line(from_name), addr_spec=from_email)
     mail["To"] = [Address(addr_spec=address) for address in message.recipients]
     mail["Subject"] = _subject(message)
     mail["Date"] = format_datetime((now or datetime.now(UTC)).astimezone(UTC))
@@ -73,8 +73,14 @@ def imip_message(
     return mail
 
 
+def _one_line(text: str) -> str:
+    """Header text: a title may hold line breaks (iCalendar's escaped \\n), a header
+    may not (RFC 5322 2.2; the stdlib raises on them): any whitespace run is a space."""
+    return " ".join(text.split())
+
+
 def _subject(message: ItipMessage) -> str:
-    title = message.summary.strip() or "(no title)"
+    title = _one_line(message.summary) or "(no title)"
     if message.method == "REPLY":
         return f"{_SUBJECTS.get(message.partstat, 'Reply')}: {title}"
     if message.method == "REQUEST" and message.update:

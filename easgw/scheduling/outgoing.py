@@ -210,12 +210,17 @@ def _queue(config: Config, session: AsyncSession, user: User, message: ItipMessa
             extra={"method": message.method, "user": user.login},
         )
         return False
-    mail = imip_message(
-        message,
-        from_email=user.email,
-        from_name=user.display_name,
-        domain=envelope_sender(config).rpartition("@")[2],
-    )
+    try:
+        mail = imip_message(
+            message,
+            from_email=user.email,
+            from_name=user.display_name,
+            domain=envelope_sender(config).rpartition("@")[2],
+        )
+        data = Outbox.serialise(mail)
+    except (ValueError, TypeError, LookupError) as exc:  # the stdlib's header code
+        log.warning("invitation not sent: it cannot be written", extra={"reason": str(exc)})
+        return False
     session.add(
         OutboxMessage(
             user_id=user.id,
@@ -223,7 +228,7 @@ def _queue(config: Config, session: AsyncSession, user: User, message: ItipMessa
             client_id=None,
             envelope_from=envelope_sender(config),
             envelope_to=list(message.recipients),
-            message=Outbox.serialise(mail),
+            message=data,
             attempts=0,
             next_attempt=utcnow(),
             state=OutboxState.QUEUED.value,
@@ -319,12 +324,17 @@ async def _send_now(ctx: RequestContext, message: ItipMessage) -> None:
     if not smtp.host:
         log.warning("REPLY not sent: smtp.host is not configured", extra={"user": ctx.user.login})
         return
-    mail = imip_message(
-        message,
-        from_email=ctx.user.email,
-        from_name=ctx.user.display_name,
-        domain=envelope_sender(ctx.config).rpartition("@")[2],
-    )
+    try:
+        mail = imip_message(
+            message,
+            from_email=ctx.user.email,
+            from_name=ctx.user.display_name,
+            domain=envelope_sender(ctx.config).rpartition("@")[2],
+        )
+        data = Outbox.serialise(mail)
+    except (ValueError, TypeError, LookupError) as exc:  # the stdlib's header code
+        log.warning("reply not sent: it cannot be written", extra={"reason": str(exc)})
+        return
     outbox = Outbox(ctx.gateway.database, smtp)
     submission = await outbox.submit(
         user_id=ctx.user.id,
@@ -332,7 +342,7 @@ async def _send_now(ctx: RequestContext, message: ItipMessage) -> None:
         client_id=None,
         sender=envelope_sender(ctx.config),
         recipients=message.recipients,
-        message=Outbox.serialise(mail),
+        message=data,
     )
     if await outbox.deliver(submission.id) is Delivery.FAILED:
         log.warning("REPLY refused by the relay", extra={"outbox_id": submission.id})

@@ -301,3 +301,15 @@ async def test_deleting_one_occurrence_cancels_that_occurrence_only(
     assert "METHOD:CANCEL" in text and "RECURRENCE-ID:20261207T100000Z" in text
     assert "RRULE" not in text and "STATUS:CANCELLED" in text
     await nothing_more(mail_server, 2)
+
+
+async def test_a_title_with_a_line_break_is_sent_on_one_subject_line(
+    client: TestClient,  # type: ignore[type-arg]
+    mail_server: MailServer,
+) -> None:
+    alice = await phone(client, "alice")
+    answer = await alice.sync(add("16.1", "c1", "Budget&#10;Bcc: eve@example.com"))
+    assert answer.find("//AirSync:Responses/AirSync:Add/AirSync:Status") == "1", answer.body
+    (request,) = await mail_server.wait_for(1)
+    assert request.message["Subject"] == "Invitation: Budget Bcc: eve@example.com"
+    assert "eve@example.com" not in request.rcpt_tos

@@ -9,6 +9,8 @@ from email.parser import BytesParser
 
 import icalendar
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from easgw.mail.imip import imip_message
 from protocol.calendar.itip import (
@@ -167,3 +169,30 @@ def test_long_lines_and_non_ascii_survive_smtp() -> None:
 def test_untitled() -> None:
     text = EVENT.replace("SUMMARY:Réunion d'équipe\r\n", "")
     assert str(round_trip(request(text))["Subject"]) == "Invitation: (no title)"
+
+
+@settings(max_examples=60)
+@given(title=st.text(max_size=120), name=st.text(max_size=60))
+def test_any_title_and_name_make_a_message_without_header_injection(title: str, name: str) -> None:
+    """A phone's Subject may hold line breaks (SUMMARY's escaped \\n) and anything else:
+    the mail is still written, on one Subject line, and adds no header."""
+    event = icalendar.Event()
+    event.add("UID", "fuzz-1")
+    event.add("DTSTAMP", datetime(2026, 1, 1, tzinfo=UTC))
+    event.add("DTSTART", datetime(2026, 1, 5, 10, tzinfo=UTC))
+    event.add("SUMMARY", title)
+    event.add("ORGANIZER", "mailto:alice@example.com")
+    event.add("ATTENDEE", "mailto:bob@example.org")
+    calendar = icalendar.Calendar()
+    calendar.add("VERSION", "2.0")
+    calendar.add("PRODID", "-//test//EN")
+    calendar.add_component(event)
+    (message,) = messages_for_write(
+        None, calendar.to_ical().decode(), organizer="alice@example.com", skip=()
+    )
+    mail = imip_message(message, from_email="alice@example.com", from_name=name)
+    data = mail.as_bytes(policy=email.policy.SMTP)
+    parsed = BytesParser(policy=email.policy.default).parsebytes(data)
+    assert "\n" not in str(parsed["Subject"]) and "\r" not in str(parsed["Subject"])
+    assert sorted(parsed.keys()) == sorted(mail.keys())  # nothing smuggled in
+    assert [a.addr_spec for a in parsed["To"].addresses] == ["bob@example.org"]
