@@ -3,14 +3,14 @@
 ``TestCalDavConformance`` runs the shared store suite twice: with
 ``sync_method="auto"`` (RFC 6578 sync-collection) and ``"ctag"`` (the
 fallback). The tests after it cover what only the CalDAV store does: objects
-written by other CalDAV clients, the default calendar's choice, the error
-edge (server down, 5xx, timeouts, wrong password) and the id mappings.
+written by other CalDAV clients, the default calendar's choice, a wrong
+password and read-only calendars. Servers Radicale cannot imitate (down, 5xx,
+slow, scheduling defaults) are in test_caldav_store_edges.py, the id and token
+mappings in test_caldav_store_ids.py.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import secrets
 from collections.abc import AsyncIterator, Iterator
@@ -19,32 +19,18 @@ from urllib.parse import quote
 import httpx
 import pytest
 import pytest_asyncio
-from aiohttp import web
-from hypothesis import given
-from hypothesis import strategies as st
 
 from providers.stores.base import (
     AuthenticationFailed,
     NotFound,
     ReadOnly,
     Store,
-    StoreUnavailable,
     StoreUser,
     SupportsLogin,
 )
 from providers.stores.caldav import CalDavStore, davxml
-from providers.stores.caldav.client import retry_after_seconds
-from providers.stores.caldav.ids import (
-    calendar_href,
-    calendar_id_for,
-    item_href,
-    item_id_for,
-    item_id_for_uid,
-    make_token,
-    read_token,
-)
 from tests.providers.ical_samples import event
-from tests.providers.radicale import RadicaleServer, free_port, radicale
+from tests.providers.radicale import RadicaleServer, radicale
 from tests.providers.test_store_conformance import URL_SAFE, StoreConformance
 
 __all__ = ["radicale"]  # the session fixture, imported for pytest
@@ -275,164 +261,6 @@ async def test_a_collection_of_another_kind_is_not_a_calendar(
         await caldav_store.rename_calendar(carol, "journal", "Mine")
 
 
-# -- the error edge ---------------------------------------------------------------------
-
-
-async def test_a_server_that_is_down_is_unavailable(carol: StoreUser) -> None:
-    store = CalDavStore(f"http://127.0.0.1:{free_port()}/")
-    try:
-        with pytest.raises(StoreUnavailable, match="unreachable"):
-            await store.list_calendars(carol)
-        with pytest.raises(StoreUnavailable):
-            await store.verify_login(carol)
-    finally:
-        await store.close()
-
-
-async def _serve(handler: web.RequestHandler) -> tuple[web.AppRunner, str]:
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", handler)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    return runner, f"http://127.0.0.1:{port}/"
-
-
-@pytest.mark.parametrize(
-    ("status", "headers", "retry_after"),
-    [
-        (503, {"Retry-After": "120"}, 120.0),
-        (500, {}, None),
-        (502, {"Retry-After": "not a date"}, None),
-        (429, {"Retry-After": "7"}, 7.0),
-    ],
-)
-async def test_5xx_and_429_are_unavailable_with_retry_after(
-    carol: StoreUser, status: int, headers: dict[str, str], retry_after: float | None
-) -> None:
-    async def failing(request: web.Request) -> web.Response:
-        return web.Response(status=status, headers=headers, text="no")
-
-    runner, url = await _serve(failing)
-    store = CalDavStore(url)
-    try:
-        with pytest.raises(StoreUnavailable) as caught:
-            await store.list_calendars(carol)
-        assert caught.value.retry_after == retry_after
-    finally:
-        await store.close()
-        await runner.cleanup()
-
-
-async def test_a_slow_server_times_out_as_unavailable(carol: StoreUser) -> None:
-    async def slow(request: web.Request) -> web.Response:
-        await asyncio.sleep(5)
-        return web.Response(status=207)
-
-    runner, url = await _serve(slow)
-    store = CalDavStore(url, timeout=httpx.Timeout(0.3, connect=1.0))
-    try:
-        with pytest.raises(StoreUnavailable, match="in time"):
-            await store.list_calendars(carol)
-    finally:
-        await store.close()
-        await runner.cleanup()
-
-
-async def test_garbage_answers_are_unavailable_not_crashes(carol: StoreUser) -> None:
-    async def garbage(request: web.Request) -> web.Response:
-        return web.Response(status=207, body=b"<multistatus><unclosed", content_type="text/xml")
-
-    runner, url = await _serve(garbage)
-    store = CalDavStore(url)
-    try:
-        with pytest.raises(StoreUnavailable, match="unreadable"):
-            await store.list_calendars(carol)
-    finally:
-        await store.close()
-        await runner.cleanup()
-
-
-def test_retry_after_forms() -> None:
-    assert retry_after_seconds("30") == 30.0
-    assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412470.0) == 10.0
-    assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412490.0) == 0.0
-    assert retry_after_seconds("") is None
-    assert retry_after_seconds("soon") is None
-
-
-# -- ids and XML (untrusted input) ------------------------------------------------------
-
-SEGMENTS = st.text(
-    st.characters(blacklist_categories=["Cs"], blacklist_characters="/"), min_size=1, max_size=90
-).filter(lambda s: s not in {".", ".."})
-
-
-@given(SEGMENTS)
-def test_item_ids_map_back_to_their_href(segment: str) -> None:
-    calendar = "http://dav.example/alice/work/"
-    href = calendar + quote(segment, safe="")
-    item_id = item_id_for(href)
-    assert item_href(calendar, item_id) is not None
-    assert item_id_for(item_href(calendar, item_id) or "") == item_id
-    assert URL_SAFE.fullmatch(item_id)
-
-
-@given(SEGMENTS)
-def test_calendar_ids_map_back_to_their_href(segment: str) -> None:
-    home = "http://dav.example/alice/"
-    calendar_id = calendar_id_for(home + quote(segment, safe="") + "/")
-    assert URL_SAFE.fullmatch(calendar_id)
-    url = calendar_href(home, calendar_id)
-    assert url is not None
-    assert calendar_id_for(url) == calendar_id
-
-
-@given(st.text(max_size=80))
-def test_ids_never_escape_their_collection(value: str) -> None:
-    for href in (item_href("http://d/a/c/", value), calendar_href("http://d/a/", value)):
-        if href is not None:
-            assert "/../" not in href
-            assert href.count("/") in (5, 4)
-
-
-@given(st.text(max_size=300))
-def test_uid_derived_ids_are_item_ids(uid: str) -> None:
-    item_id = item_id_for_uid(uid)
-    assert len(item_id) <= 64
-    assert item_id_for(item_href("http://d/a/c/", item_id) or "") == item_id
-
-
-def test_tokens_are_bound_to_user_calendar_and_method() -> None:
-    token = make_token("s", "alice", "work", "http://radicale.org/ns/sync/abc")
-    assert token is not None
-    assert len(token) <= 255
-    assert read_token(token, "s", "alice", "work") == "http://radicale.org/ns/sync/abc"
-    assert read_token(token, "c", "alice", "work") is None
-    assert read_token(token, "s", "bob", "work") is None
-    assert read_token(token, "s", "alice", "home") is None
-    assert make_token("s", "alice", "work", "x" * 300) is None
-
-
-@given(st.binary(max_size=2000))
-def test_multistatus_parsing_refuses_garbage_cleanly(data: bytes) -> None:
-    with contextlib.suppress(davxml.DavXmlError):
-        davxml.parse_multistatus(data)
-    assert isinstance(davxml.parse_error_conditions(data), set)
-
-
-def test_multistatus_parsing_resolves_no_entities() -> None:
-    body = (
-        b'<?xml version="1.0"?><!DOCTYPE m [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
-        b'<multistatus xmlns="DAV:"><response><href>/a/</href><propstat><prop>'
-        b"<displayname>&x;</displayname></prop><status>HTTP/1.1 200 OK</status>"
-        b"</propstat></response></multistatus>"
-    )
-    (response,) = davxml.parse_multistatus(body).responses
-    assert "root:" not in (response.text("d:displayname") or "")
-
-
 # -- read-only calendars ------------------------------------------------------------------
 
 RIGHTS = """\
@@ -505,84 +333,3 @@ async def test_a_read_only_calendar(radicale_with_rights: RadicaleServer) -> Non
         assert list(changes.changed) == [ref]
     finally:
         await store.close()
-
-
-# -- what Radicale does not offer: scheduling defaults and mailto addresses --------------
-
-
-def _multistatus(*responses: str) -> web.Response:
-    body = (
-        '<?xml version="1.0"?><d:multistatus xmlns:d="DAV:" '
-        'xmlns:c="urn:ietf:params:xml:ns:caldav">' + "".join(responses) + "</d:multistatus>"
-    )
-    return web.Response(status=207, body=body.encode(), content_type="application/xml")
-
-
-def _props(href: str, props: str) -> str:
-    return (
-        f"<d:response><d:href>{href}</d:href><d:propstat><d:prop>{props}</d:prop>"
-        "<d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response>"
-    )
-
-
-_CALENDAR = "<d:resourcetype><d:collection/><c:calendar/></d:resourcetype>"
-_SCHEDULING_SERVER = {
-    "/dav/": _props(
-        "/dav/", "<d:current-user-principal><d:href>/p/eve/</d:href></d:current-user-principal>"
-    ),
-    "/p/eve/": _props(
-        "/p/eve/",
-        "<c:calendar-home-set><d:href>/cal/eve/</d:href></c:calendar-home-set>"
-        "<c:calendar-user-address-set><d:href>/p/eve/</d:href>"
-        "<d:href>MAILTO:eve@corp.example</d:href></c:calendar-user-address-set>"
-        "<c:schedule-inbox-URL><d:href>/cal/eve/inbox/</d:href></c:schedule-inbox-URL>",
-    ),
-    "/cal/eve/inbox/": _props(
-        "/cal/eve/inbox/",
-        "<c:schedule-default-calendar-URL><d:href>/cal/eve/b-main/</d:href>"
-        "</c:schedule-default-calendar-URL>",
-    ),
-}
-
-
-async def test_the_servers_scheduling_default_and_mailto_address() -> None:
-    seen: list[tuple[str, str]] = []
-
-    async def server(request: web.Request) -> web.Response:
-        seen.append((request.method, request.path))
-        if request.method == "PROPFIND" and request.path in _SCHEDULING_SERVER:
-            return _multistatus(_SCHEDULING_SERVER[request.path])
-        if request.method == "PROPFIND" and request.path == "/cal/eve/":
-            return _multistatus(
-                _props("/cal/eve/", "<d:resourcetype><d:collection/></d:resourcetype>"),
-                _props("/cal/eve/a-side/", f"{_CALENDAR}<d:displayname>Side</d:displayname>"),
-                _props("/cal/eve/b-main/", f"{_CALENDAR}<d:displayname>Main</d:displayname>"),
-                _props("/cal/eve/inbox/", "<d:resourcetype><d:collection/></d:resourcetype>"),
-            )
-        return web.Response(status=405)
-
-    runner, url = await _serve(server)
-    store = CalDavStore(url + "dav")
-    eve = StoreUser(login="eve", email="eve@example.com", password="pw")
-    try:
-        listed = await store.list_calendars(eve)
-        assert await store.principal_email(eve) == "eve@corp.example"
-    finally:
-        await store.close()
-        await runner.cleanup()
-    assert [(c.id, c.display_name, c.is_default) for c in listed] == [
-        ("b-main", "Main", True),
-        ("a-side", "Side", False),
-    ]
-    assert all(method == "PROPFIND" for method, _ in seen)  # nothing marked, nothing made
-
-
-@given(st.sampled_from(["s", "c"]), st.text(min_size=1, max_size=40), st.text(max_size=300))
-def test_tokens_round_trip_or_are_refused(method: str, login: str, value: str) -> None:
-    token = make_token("s" if method == "s" else "c", login, "cal", value)
-    if token is None:
-        assert len(value) > 255 - len("s01234567:")
-    else:
-        assert len(token) <= 255
-        assert read_token(token, method, login, "cal") == value
-    assert read_token(value, method, login, "cal") in (None, value[10:])
