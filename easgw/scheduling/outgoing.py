@@ -62,6 +62,7 @@ from protocol.calendar.itip import (
     reply_message,
     with_sequence,
 )
+from protocol.calendar.itip_answers import ask_again
 from protocol.calendar.itip_counter import counter_message
 from protocol.calendar.model import version_tuple
 from providers.stores.base import StoreUser
@@ -108,13 +109,14 @@ def prepare_organizer_write(ctx: RequestContext, before: str | None, after: str)
     A meeting (ATTENDEEs) without ORGANIZER is the user's: 16.x phones MUST NOT
     send OrganizerEmail/OrganizerName, "the server will use the email address
     [and name] of the current user" (MS-ASCAL 2.2.2.35, 2.2.2.36); some older
-    phones leave them out too. SEQUENCE: RFC 5546 2.1.4 (itip.with_sequence).
+    phones leave them out too. SEQUENCE: RFC 5546 2.1.4 (itip.with_sequence); a
+    reschedule asks the attendees again (itip_answers.ask_again).
     """
     try:
         after = _with_organizer(after, ctx.user.email, ctx.user.display_name)
         if not organized_by(after, ctx.user.email):
             return after
-        return with_sequence(before, after)
+        return ask_again(before, with_sequence(before, after))
     except _EVENT_ERRORS:
         return after  # not readable as a meeting: stored as converted
 

@@ -225,6 +225,33 @@ def item_to_ical(
         raise ConversionError(f"cannot convert the event: {exc}") from exc
 
 
+#: What a rescheduling changes (RFC 5545 3.8.7.4: SEQUENCE grows with it).
+_SCHEDULE_PROPERTIES = ("DTSTART", "DTEND", "DURATION", "RRULE", "RDATE", "EXDATE")
+
+
+def _schedule_values(event: icalendar.Component, name: str) -> list[str]:
+    value = event.get(name)
+    listed = value if isinstance(value, list) else [] if value is None else [value]
+    found: list[str] = []
+    for entry in listed:
+        if isinstance(entry, icalendar.vDDDLists):
+            found.extend(str(moment.dt) for moment in entry.dts)
+        elif hasattr(entry, "dt"):
+            found.append(str(entry.dt))  # the instant with its zone, not the text
+        else:
+            found.append(entry.to_ical().decode() if hasattr(entry, "to_ical") else str(entry))
+    return sorted(found)
+
+
+def _rescheduled(stored: icalendar.Component, master: icalendar.Component) -> bool:
+    """Did the times or the recurrence change? A phone resends StartTime with every
+    Change (14.1 sends the whole item), so presence alone says nothing."""
+    return any(
+        _schedule_values(stored, name) != _schedule_values(master, name)
+        for name in _SCHEDULE_PROPERTIES
+    )
+
+
 def _item_to_ical(
     item: CalendarItem,
     version: str,
@@ -252,7 +279,7 @@ def _item_to_ical(
         raise ConversionError("StartTime is missing")
     _write_identity(master, item, present, now)
     overrides = _write_recurrence(master, item, times, decide, stored_overrides)
-    if merging and present & (_TIME_ELEMENTS | {"Recurrence", "Exceptions"}):
+    if stored_master is not None and _rescheduled(stored_master, master):
         sequence = master.get("SEQUENCE")
         fields.remove(master, "SEQUENCE")
         master.add("SEQUENCE", int(sequence or 0) + 1)  # RFC 5545 3.8.7.4: a rescheduling

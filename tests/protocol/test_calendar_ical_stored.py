@@ -200,6 +200,17 @@ def test_rescheduling_bumps_sequence_and_last_modified() -> None:
     assert event.decoded("LAST-MODIFIED") == NOW
     renamed = _merge("16.1", _change("16.1", _leaf("Subject", "x")), None)
     assert "SEQUENCE" not in renamed
+    # A phone resends StartTime with every Change (14.1: the whole item): the same
+    # time again is no rescheduling.
+    moved = item_to_ical(item, version="16.1", stored=STORED, supported=None, now=NOW)
+    again = item_to_ical(
+        _change("16.1", _leaf("StartTime", "20261126T090000Z"), _leaf("Subject", "y")),
+        version="16.1",
+        stored=moved,
+        supported=None,
+        now=NOW,
+    )
+    assert _event(again)["SEQUENCE"] == 1 and _event(again)["SUMMARY"] == "y"
 
 
 def test_a_body_without_data_keeps_the_stored_text() -> None:

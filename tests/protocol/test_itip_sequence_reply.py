@@ -8,6 +8,7 @@ import icalendar
 import pytest
 
 from protocol.calendar.itip import reply_message, with_sequence
+from protocol.calendar.itip_answers import ask_again
 from protocol.calendar.itip_counter import counter_message
 from tests.protocol.test_itip import (
     BASE,
@@ -170,3 +171,26 @@ def test_counter_refuses_a_backwards_or_naive_time() -> None:
         BASE, attendee="alice@example.com", partstat="ACCEPTED", start=start, end=None
     )
     assert organizer is None  # the organizer does not propose to themselves
+
+
+def _partstats(text: str) -> dict[str, str]:
+    event = next(e for e in icalendar.Calendar.from_ical(text).walk("VEVENT"))
+    listed = event.get("ATTENDEE")
+    return {str(a).lower(): a.params.get("PARTSTAT", "") for a in listed}
+
+
+ANSWERED = calendar(MASTER.replace("RSVP=TRUE;PARTSTAT=NEEDS-ACTION", "PARTSTAT=ACCEPTED"))
+
+
+def test_a_reschedule_asks_the_attendees_again() -> None:
+    moved = with_sequence(ANSWERED, ANSWERED.replace("T100000\r\nDTEND", "T103000\r\nDTEND"))
+    asked = _partstats(ask_again(ANSWERED, moved))
+    assert asked["mailto:bob@example.org"] == "NEEDS-ACTION"
+    assert asked["mailto:alice@example.com"] == "ACCEPTED"  # the organizer's own line
+    assert asked["mailto:room@example.com"] == ""  # SCHEDULE-AGENT=NONE: left alone
+
+
+def test_a_title_edit_keeps_the_answers() -> None:
+    renamed = with_sequence(ANSWERED, ANSWERED.replace("SUMMARY:Planning", "SUMMARY:Plans"))
+    assert ask_again(ANSWERED, renamed) == renamed
+    assert ask_again(None, ANSWERED) == ANSWERED

@@ -1,0 +1,46 @@
+"""A rescheduled meeting asks its attendees again (pure).
+
+When the organizer changes what makes earlier answers stale (the times, the
+recurrence: the changes that raise SEQUENCE, RFC 5546 2.1.4), the attendees'
+PARTSTATs on the organizer's copy go back to NEEDS-ACTION with RSVP=TRUE, as
+the updated REQUEST asks them to answer again (RFC 5546 3.2.2.1) and as their
+own copies on the embedded store are reset (easgw/scheduling/local_copy.py):
+the organizer's phone then shows "no response yet" instead of answers given to
+another time. Attendees with ``SCHEDULE-AGENT=NONE`` (the conference resource)
+are left alone, and so is the organizer's own line.
+"""
+
+from __future__ import annotations
+
+from protocol.calendar import itip_read as read
+
+__all__ = ["ask_again"]
+
+
+def ask_again(before: str | None, after: str) -> str:
+    """``after`` (SEQUENCE already set, itip.with_sequence) with the answers of each
+    VEVENT whose SEQUENCE grew over ``before``'s reset; ``after`` itself if none."""
+    if before is None:
+        return after
+    old = read.by_key(read.events_of(read.parse(before)))
+    calendar = read.parse(after)
+    touched = False
+    for event in read.events_of(calendar):
+        previous = old.get(read.key_of(event))
+        if previous is None or read.sequence_of(event) <= read.sequence_of(previous):
+            continue
+        organizer = read.address_of(next(iter(read.values_of(event, "ORGANIZER")), "")) or ""
+        for attendee in read.values_of(event, "ATTENDEE"):
+            params = attendee.params
+            if str(params.get("SCHEDULE-AGENT", "")).upper() == "NONE":
+                continue
+            if (read.address_of(attendee) or "").lower() == organizer.lower():
+                continue
+            if str(params.get("PARTSTAT", "NEEDS-ACTION")).upper() != "NEEDS-ACTION":
+                params["PARTSTAT"] = "NEEDS-ACTION"
+                params["RSVP"] = "TRUE"
+                touched = True
+    if not touched:
+        return after
+    text: bytes = calendar.to_ical()
+    return text.decode("utf-8")

@@ -1,0 +1,65 @@
+"""Answers on the organizer's copy: kept across edits, asked again after a reschedule.
+
+Bob (an easgw user) accepts Alice's meeting from his phone; the answer lands on
+Alice's copy. A title edit from Alice's phone (14.1 resends the whole item, times
+included) keeps it; moving the meeting asks Bob again, on both copies.
+"""
+
+from __future__ import annotations
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from tests.e2e.test_conference import change, meeting, stored_icals, unfolded
+from tests.e2e.test_meetingresponse import respond_xml, results
+from tests.e2e.test_scheduling import GUESTS, ORGANIZER, add, bobs_icals, client, phone
+from tests.e2e.test_sync import commands
+
+__all__ = ["client"]  # the fixture, imported for pytest
+
+
+def bobs_answer(ical: str) -> str:
+    line = next(x for x in unfolded(ical).splitlines() if "mailto:bob@example.com" in x)
+    return line.split("PARTSTAT=")[1].split(";")[0].split(":")[0]
+
+
+def alices_edit(version: str, server_id: str, subject: str, moved: bool = False) -> str:
+    """Alice's Change: 14.1 sends the whole item (times included), 16.1 no organizer."""
+    data = meeting(version, subject, attendees=GUESTS)
+    if version.startswith("16"):
+        data = data.replace(ORGANIZER, "")
+    if moved:  # one day later, 14:00-15:00
+        data = data.replace("20261201T100000Z", "20261202T140000Z")
+        data = data.replace("20261201T110000Z", "20261202T150000Z")
+    return change(server_id, data)
+
+
+@pytest.mark.parametrize("version", ["14.1", "16.1"])
+async def test_answers_survive_edits_and_a_reschedule_asks_again(
+    client: TestClient,  # type: ignore[type-arg]
+    version: str,
+) -> None:
+    alice = await phone(client, "alice", version)
+    bob = await phone(client, "bob")
+    answer = await alice.sync(add(version, "c1", "Budget review"))
+    alices_id = answer.find("//AirSync:Responses/AirSync:Add/AirSync:ServerId")
+    assert alices_id
+    await alice.sync()  # the enrichment (link, organizer) comes back as a Change
+    (bobs_id,) = commands(await bob.sync(), "Add")
+    xml = respond_xml(1, bob.calendar, bobs_id)
+    assert results(await bob.eas.command("MeetingResponse", xml))[0]["Status"] == "1"
+    (alices,) = await stored_icals(client)
+    assert bobs_answer(alices) == "ACCEPTED"
+
+    await alice.sync()
+    await alice.sync(alices_edit(version, alices_id, "Budget review (final)"))
+    (alices,) = await stored_icals(client)
+    assert "Budget review (final)" in alices and bobs_answer(alices) == "ACCEPTED"
+    (bobs,) = await bobs_icals(client)
+    assert "Budget review (final)" in bobs and bobs_answer(bobs) == "ACCEPTED"
+
+    await alice.sync(alices_edit(version, alices_id, "Budget review (final)", moved=True))
+    (alices,) = await stored_icals(client)
+    assert bobs_answer(alices) == "NEEDS-ACTION"
+    (bobs,) = await bobs_icals(client)
+    assert bobs_answer(bobs) == "NEEDS-ACTION"
