@@ -7,12 +7,17 @@ included) keeps it; moving the meeting asks Bob again, on both copies.
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 import pytest
 from aiohttp.test_utils import TestClient
 
+from easgw.app import GATEWAY
 from tests.e2e.test_conference import change, meeting, stored_icals, unfolded
 from tests.e2e.test_meetingresponse import respond_xml, results
-from tests.e2e.test_scheduling import GUESTS, ORGANIZER, add, bobs_icals, client, phone
+from tests.e2e.test_ping import held, ping, status
+from tests.e2e.test_scheduling import BOB, GUESTS, ORGANIZER, add, bobs_icals, client, phone
 from tests.e2e.test_sync import commands
 
 __all__ = ["client"]  # the fixture, imported for pytest
@@ -63,3 +68,23 @@ async def test_answers_survive_edits_and_a_reschedule_asks_again(
     assert bobs_answer(alices) == "NEEDS-ACTION"
     (bobs,) = await bobs_icals(client)
     assert bobs_answer(bobs) == "NEEDS-ACTION"
+
+
+async def test_a_local_attendees_held_ping_fires_when_the_meeting_lands(
+    client: TestClient,  # type: ignore[type-arg]
+) -> None:
+    """Bob's phone holds a Ping on his calendar; Alice's Add writes his copy in her
+    transaction, and the store's change feed answers his Ping after the commit."""
+    alice = await phone(client, "alice")
+    bob = await phone(client, "bob")
+    await bob.sync()
+    bobs_calendar = next(c for c in await client.app[GATEWAY].store.list_calendars(BOB))
+    waiting = asyncio.create_task(ping(bob, [bob.calendar], heartbeat=120))
+    await held(client, f"calendar:{bobs_calendar.id}", 1)
+    started = time.monotonic()
+    await alice.sync(add("16.1", "c1", "Budget review"))
+    answer = await asyncio.wait_for(waiting, 5)
+    assert status(answer) == "2" and time.monotonic() - started < 1
+    assert answer.find("//Ping:Folder") == bob.calendar
+    (server_id,) = commands(await bob.sync(), "Add")
+    assert server_id
