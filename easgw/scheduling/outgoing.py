@@ -42,6 +42,7 @@ import logging
 import socket
 from dataclasses import replace
 from datetime import datetime
+from email.headerregistry import Address
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -74,6 +75,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "attendee_answered",
+    "deliverable",
     "envelope_sender",
     "gateway_schedules",
     "organizer_wrote",
@@ -83,6 +85,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+#: Characters no plain SMTP address of an attendee holds (whitespace, lists, brackets).
+_NOT_IN_ADDRESS = frozenset(' \t\r\n,;<>()[]"\\')
 #: What reading an unusual stored event may raise (icalendar's errors are ValueErrors).
 _EVENT_ERRORS = (ValueError, KeyError, IndexError, TypeError, AttributeError, AssertionError)
 
@@ -203,7 +207,27 @@ async def schedule_write(
     return sum(_queue(gateway.config, session, user, message) for message in messages)
 
 
+def deliverable(address: str) -> bool:
+    """Can ``address`` be an SMTP recipient? A phone may save any text as an
+    attendee's e-mail; one bad address must not cost the others their invitation."""
+    local, at, domain = address.rpartition("@")
+    if not (at and local and "." in domain) or any(c in _NOT_IN_ADDRESS for c in address):
+        return False
+    try:
+        Address(addr_spec=address)
+    except (ValueError, IndexError):  # the stdlib's parser (HeaderDefects are ValueErrors)
+        return False
+    return True
+
+
 def _queue(config: Config, session: AsyncSession, user: User, message: ItipMessage) -> bool:
+    kept = tuple(address for address in message.recipients if deliverable(address))
+    if len(kept) != len(message.recipients):
+        log.info(
+            "attendees without a deliverable address skipped",
+            extra={"skipped": len(message.recipients) - len(kept)},
+        )
+        message = replace(message, recipients=kept)
     if not message.recipients:
         return False
     if not config.smtp.host:
@@ -325,6 +349,9 @@ async def _send_now(ctx: RequestContext, message: ItipMessage) -> None:
     smtp = ctx.config.smtp
     if not smtp.host:
         log.warning("REPLY not sent: smtp.host is not configured", extra={"user": ctx.user.login})
+        return
+    if not all(deliverable(address) for address in message.recipients):
+        log.info("REPLY not sent: the organizer has no deliverable address")
         return
     try:
         mail = imip_message(

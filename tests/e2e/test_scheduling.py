@@ -313,3 +313,15 @@ async def test_a_title_with_a_line_break_is_sent_on_one_subject_line(
     (request,) = await mail_server.wait_for(1)
     assert request.message["Subject"] == "Invitation: Budget Bcc: eve@example.com"
     assert "eve@example.com" not in request.rcpt_tos
+
+
+async def test_an_attendee_without_a_deliverable_address_costs_the_others_nothing(
+    client: TestClient,  # type: ignore[type-arg]
+    mail_server: MailServer,
+) -> None:
+    alice = await phone(client, "alice")
+    odd = (*GUESTS, "two words@example.com", "list@example.com,more@example.com")
+    data = add_meeting("16.1", "c1", "Budget review", attendees=odd).replace(ORGANIZER, "")
+    await alice.sync(data)
+    (request,) = await mail_server.wait_for(1)
+    assert sorted(request.rcpt_tos) == sorted(["bob@example.com", CAROL])
