@@ -49,7 +49,7 @@ from easgw.scheduling.outgoing import schedule_write
 from easgw.state.conference_models import ConferenceLinkRow, LinkStatus
 from easgw.state.models import User
 from easgw.users import UserError, Users
-from providers.stores.base import StoreError, StoreUser, SupportsSharedSession
+from providers.stores.base import StoreError, StoreUser, SupportsSharedSession, find_uid
 
 __all__ = ["add_parsers"]
 
@@ -142,10 +142,10 @@ async def _rewrite(
     REQUEST queued (no phone will send that one)."""
     store, who = gateway.store, StoreUser(login=user.login, email=user.email)
     for calendar in await store.list_calendars(who):
-        refs = [ref for ref in await store.list_items(who, calendar.id) if ref.uid == uid]
-        if not refs:
+        ref = await find_uid(store, who, calendar.id, uid)
+        if ref is None:
             continue
-        found = await store.get_items(who, calendar.id, [refs[0].id])
+        found = await store.get_items(who, calendar.id, [ref.id])
         if not found:
             return False
         ical = await gateway.conference.on_write(session, user, found[0].ical)

@@ -59,6 +59,7 @@ from providers.stores.base import (
     ReadOnly,
     Store,
     StoreUser,
+    find_uid,
 )
 
 if TYPE_CHECKING:
@@ -108,11 +109,11 @@ async def _local_users(gateway: Gateway, emails: Iterable[str]) -> list[StoreUse
 async def _find(store: Store, user: StoreUser, uid: str) -> tuple[str, Item] | None:
     """The user's item with this UID, in any of their calendars (calendar id, item)."""
     for calendar in await store.list_calendars(user):
-        for ref in await store.list_items(user, calendar.id):
-            if ref.uid == uid:
-                items = await store.get_items(user, calendar.id, [ref.id])
-                if items:
-                    return calendar.id, items[0]
+        ref = await find_uid(store, user, calendar.id, uid)
+        if ref is not None:
+            items = await store.get_items(user, calendar.id, [ref.id])
+            if items:
+                return calendar.id, items[0]
     return None
 
 

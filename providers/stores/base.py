@@ -236,6 +236,28 @@ class SupportsChangeFeed(Protocol):
 
 
 @runtime_checkable
+class SupportsUidLookup(Protocol):
+    """A store that finds an item by its UID without listing the calendar (the
+    embedded SQL store: an index on (calendar, UID)). :func:`find_uid` falls
+    back to a listing for the others."""
+
+    async def find_uid(self, user: StoreUser, calendar_id: str, uid: str) -> ItemRef | None:
+        """The calendar's item with this UID, None when there is none."""
+        ...
+
+
+async def find_uid(store: Store, user: StoreUser, calendar_id: str, uid: str) -> ItemRef | None:
+    """The item of ``calendar_id`` whose UID is ``uid`` (one UID is one item,
+    RFC 4791 4.1), by the store's lookup when it has one, else by listing."""
+    if isinstance(store, SupportsUidLookup):
+        return await store.find_uid(user, calendar_id, uid)
+    for ref in await store.list_items(user, calendar_id):
+        if ref.uid == uid:
+            return ref
+    return None
+
+
+@runtime_checkable
 class SupportsPrincipalEmail(Protocol):
     """A store that knows each user's own address (CalDAV: a ``mailto:`` in
     the principal's calendar-user-address-set, RFC 6638 2.4.1)."""

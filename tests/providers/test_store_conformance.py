@@ -25,6 +25,7 @@ from providers.stores.base import (
     ReadOnly,
     Store,
     StoreUser,
+    find_uid,
 )
 from providers.stores.sql import SqlStore
 from tests.providers.ical_samples import event, todo
@@ -343,6 +344,16 @@ class StoreConformance:
         assert await store.list_items(alice, calendar_id) == []
         after = await store.changes_since(alice, calendar_id, before.token)
         assert (after.changed, after.deleted, after.complete) == ([], [], True)
+
+    async def test_an_item_is_found_by_its_uid(
+        self, store: Store, calendar_id: str, alice: StoreUser
+    ) -> None:
+        """providers.stores.base.find_uid: the store's own lookup, or a listing."""
+        first = await store.put_item(alice, calendar_id, event("find-me@example.com"))
+        await store.put_item(alice, calendar_id, event("other@example.com"))
+        assert await find_uid(store, alice, calendar_id, "find-me@example.com") == first
+        assert await find_uid(store, alice, calendar_id, "nobody@example.com") is None
+        assert await find_uid(store, alice, calendar_id, "FIND-ME@example.com") is None
 
     # -- changes ----------------------------------------------------------------------
 

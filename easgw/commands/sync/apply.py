@@ -67,6 +67,7 @@ from providers.stores.base import (
     ReadOnly,
     Store,
     StoreUser,
+    find_uid,
 )
 
 __all__ = ["Applied", "Target", "apply_commands"]
@@ -198,10 +199,8 @@ async def _known_add(target: Target, command: ClientAdd, key: str) -> AddRespons
 
 async def _existing_uid(target: Target, uid: str) -> str | None:
     assert target.calendar_id is not None
-    for ref in await target.store.list_items(target.user, target.calendar_id):
-        if ref.uid == uid:
-            return ref.id
-    return None
+    ref = await find_uid(target.store, target.user, target.calendar_id, uid)
+    return None if ref is None else ref.id
 
 
 async def _add(

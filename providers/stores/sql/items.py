@@ -43,6 +43,19 @@ async def list_items(session: AsyncSession, calendar_id: str) -> list[ItemRef]:
     return [ItemRef(id=item_id, uid=uid, etag=etag) for item_id, uid, etag in result]
 
 
+async def find_uid(session: AsyncSession, calendar_id: str, uid: str) -> ItemRef | None:
+    """The calendar's item with this UID (the (calendar, uid) index), or None."""
+    table = ItemRow.__table__.c
+    found = (
+        await session.execute(
+            select(table.id, table.uid, table.etag).where(
+                table.calendar_id == calendar_id, table.uid == uid
+            )
+        )
+    ).first()
+    return None if found is None else ItemRef(id=found.id, uid=found.uid, etag=found.etag)
+
+
 async def get_items(
     session: AsyncSession, calendar_id: str, item_ids: Sequence[str]
 ) -> list[tuple[ItemRef, str]]:

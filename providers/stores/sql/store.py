@@ -161,6 +161,12 @@ class SqlStore:
             await calendars.calendar_seq(session, user.login, calendar_id)
             return await items.list_items(session, calendar_id)
 
+    async def find_uid(self, user: StoreUser, calendar_id: str, uid: str) -> ItemRef | None:
+        """The calendar's item with this UID (SupportsUidLookup), or None."""
+        async with self._transaction() as session:
+            await calendars.calendar_seq(session, user.login, calendar_id)
+            return await items.find_uid(session, calendar_id, uid)
+
     async def get_items(
         self, user: StoreUser, calendar_id: str, item_ids: Sequence[str]
     ) -> list[Item]:
