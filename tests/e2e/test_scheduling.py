@@ -13,8 +13,12 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from easgw.app import GATEWAY, create_app
+from easgw.commands.sync import apply
+from easgw.state.mail_models import OutboxMessage
 from providers.stores.base import InvalidData, StoreUser
 from tests.e2e.test_conference import (
     BASE_CONFIG,
@@ -29,7 +33,7 @@ from tests.e2e.test_conference import (
 )
 from tests.e2e.test_meetingresponse import respond_xml, results
 from tests.e2e.test_sendmail import leaves
-from tests.e2e.test_sync import ALICE, ClientFactory, Phone, commands
+from tests.e2e.test_sync import ALICE, NS, ClientFactory, Phone, commands
 from tests.harness import EasClient, add_user, make_config
 from tests.mail_server import Delivered, MailServer, smtp_config_text
 
@@ -325,3 +329,40 @@ async def test_an_attendee_without_a_deliverable_address_costs_the_others_nothin
     await alice.sync(data)
     (request,) = await mail_server.wait_for(1)
     assert sorted(request.rcpt_tos) == sorted(["bob@example.com", CAROL])
+
+
+async def test_a_sync_that_fails_after_its_write_sends_nothing_then_its_retry_sends_once(
+    client: TestClient,  # type: ignore[type-arg]
+    mail_server: MailServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The invitation is a row of the Sync's own transaction: the database failing
+    after the event and the row were written (fault injected) rolls both back and
+    nothing is sent; the phone's retry of the same Add sends the invitation once."""
+
+    alice = await phone(client, "alice")
+    real = apply.remember_client
+
+    async def failing(*args: Any, **kwargs: Any) -> None:
+        raise OperationalError("INSERT", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(apply, "remember_client", failing)
+    answer = await alice.eas.command(
+        "Sync",
+        f"<Sync {NS}><Collections><Collection><SyncKey>{alice.key}</SyncKey>"
+        f"<CollectionId>{alice.calendar}</CollectionId>"
+        f"<Commands>{add('16.1', 'c1', 'Budget review')}</Commands>"
+        "</Collection></Collections></Sync>",
+    )
+    assert answer.status == 503
+    await nothing_more(mail_server, 0)
+    assert await stored_icals(client) == [] and await bobs_icals(client) == []
+    async with client.app[GATEWAY].database.sessions() as session:
+        assert list(await session.scalars(select(OutboxMessage))) == []
+
+    monkeypatch.setattr(apply, "remember_client", real)
+    retried = await alice.sync(add("16.1", "c1", "Budget review"))
+    assert retried.find("//AirSync:Responses/AirSync:Add/AirSync:Status") == "1"
+    (request,) = await mail_server.wait_for(1)
+    assert sorted(request.rcpt_tos) == sorted(["bob@example.com", CAROL])
+    await nothing_more(mail_server, 1)
