@@ -17,8 +17,19 @@ from easgw.app import GATEWAY
 from tests.e2e.test_conference import change, meeting, stored_icals, unfolded
 from tests.e2e.test_meetingresponse import respond_xml, results
 from tests.e2e.test_ping import held, ping, status
-from tests.e2e.test_scheduling import BOB, GUESTS, ORGANIZER, add, bobs_icals, client, phone
+from tests.e2e.test_scheduling import (
+    BOB,
+    GUESTS,
+    ORGANIZER,
+    add,
+    bobs_icals,
+    calendar_part,
+    client,
+    nothing_more,
+    phone,
+)
 from tests.e2e.test_sync import commands
+from tests.mail_server import MailServer
 
 __all__ = ["client"]  # the fixture, imported for pytest
 
@@ -88,3 +99,23 @@ async def test_a_local_attendees_held_ping_fires_when_the_meeting_lands(
     assert answer.find("//Ping:Folder") == bob.calendar
     (server_id,) = commands(await bob.sync(), "Add")
     assert server_id
+
+
+async def test_a_meeting_response_sent_twice_replies_once(
+    client: TestClient,  # type: ignore[type-arg]
+    mail_server: MailServer,
+) -> None:
+    """iOS sends MeetingResponse twice (EAS-NOTES): the second changes nothing and
+    mails nothing."""
+    alice = await phone(client, "alice")
+    bob = await phone(client, "bob")
+    await alice.sync(add("16.1", "c1", "Budget review"))
+    (server_id,) = commands(await bob.sync(), "Add")
+    send = "<SendResponse><B:Body><B:Type>1</B:Type><B:Data>Yes</B:Data></B:Body></SendResponse>"
+    xml = respond_xml(1, bob.calendar, server_id, send)
+    for _ in range(2):
+        assert results(await bob.eas.command("MeetingResponse", xml))[0]["Status"] == "1"
+    await mail_server.wait_for(2)  # the REQUEST, then one REPLY
+    await nothing_more(mail_server, 2)
+    replies = [d for d in mail_server.delivered if "METHOD:REPLY" in calendar_part(d)]
+    assert [d.rcpt_tos for d in replies] == [["alice@example.com"]]
