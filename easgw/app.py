@@ -24,6 +24,7 @@ from easgw.devices import flush_last_seen
 from easgw.gateway import Gateway
 from easgw.http import CLIENT_ADDRESS, CONFIG_KEY, REGISTRY, SCHEME, eas_options, eas_post
 from easgw.mail.outbox import Outbox, RetryLoop
+from easgw.push.pg_bridge import PgBridge, is_postgresql
 
 __all__ = ["GATEWAY", "MAIL_RETRY", "create_app"]
 
@@ -95,6 +96,21 @@ async def _mail_retry_ctx(app: web.Application) -> AsyncIterator[None]:
     await retry.stop()
 
 
+async def _bridge_ctx(app: web.Application) -> AsyncIterator[None]:
+    """On PostgreSQL, LISTEN/NOTIFY carries store changes between the gateway
+    processes sharing the database (easgw/push/pg_bridge.py; DESIGN.md, Scale)."""
+    gateway = app[GATEWAY]
+    if not is_postgresql(gateway.config.database_url):
+        yield
+        return
+    bridge = PgBridge(gateway.config.database_url, gateway.hub)
+    await bridge.start()
+    gateway.bridge = bridge
+    yield
+    gateway.bridge = None
+    await bridge.close()
+
+
 async def _last_seen_ctx(app: web.Application) -> AsyncIterator[None]:
     """Write the devices' last-seen times once a second (easgw/devices.py)."""
     gateway = app[GATEWAY]
@@ -137,6 +153,7 @@ def create_app(config: Config) -> web.Application:
 
     app.cleanup_ctx.append(gateway_ctx)
     app.cleanup_ctx.append(_mail_retry_ctx)
+    app.cleanup_ctx.append(_bridge_ctx)
     app.cleanup_ctx.append(_last_seen_ctx)
 
     async def end_held_requests(app: web.Application) -> None:

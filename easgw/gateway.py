@@ -24,6 +24,7 @@ from easgw.folders import calendar_ref
 from easgw.policy import policy_fingerprint
 from easgw.push import ChangeHub, HierarchyMisses
 from easgw.push.caldav_poller import Pollers, SupportsPolling
+from easgw.push.pg_bridge import PgBridge
 from easgw.state.db import Database
 from easgw.state.models import Device, User
 from protocol.ashttp import EasRequestLine
@@ -91,6 +92,9 @@ class Gateway:
         self.hierarchy_misses = HierarchyMisses()
         #: Pings doing their database work before the hold, at most this many at once.
         self.ping_admission = asyncio.Semaphore(PING_ADMISSION)
+        #: Carries this process's store changes to the other gateway processes on the
+        #: same PostgreSQL database, and theirs to this hub (set by the app; easgw/app.py).
+        self.bridge: PgBridge | None = None
         #: Store changes waiting for the end of the task that made them (_store_changed).
         self._deferred: dict[asyncio.Task[Any], set[str]] = {}
         if isinstance(self.store, SupportsChangeFeed):
@@ -115,7 +119,7 @@ class Gateway:
         ref = calendar_ref(calendar_id)
         task = asyncio.current_task()
         if isinstance(self.store, SupportsSharedSession) or task is None:
-            self.hub.notify(ref)  # the embedded store calls after the shared commit
+            self._notify(ref)  # the embedded store calls after the shared commit
             return
         # A store outside the gateway's transaction (CalDAV) calls right after its
         # own write, before the writing request commits its sync state: the
@@ -130,7 +134,13 @@ class Gateway:
 
     def _notify_deferred(self, task: asyncio.Task[Any]) -> None:
         for ref in self._deferred.pop(task, ()):
-            self.hub.notify(ref)
+            self._notify(ref)
+
+    def _notify(self, ref: str) -> None:
+        """A committed change: this process's held requests, then the other processes'."""
+        self.hub.notify(ref)
+        if self.bridge is not None:
+            self.bridge.publish(ref)
 
     async def open(self) -> None:
         """Create/migrate the database (the first command on an empty data dir does)."""

@@ -35,6 +35,7 @@ __all__ = [
     "POSTGRES_USER",
     "database_url",
     "module_database_url",
+    "postgresql_url",
     "run_in_own_loop",
 ]
 
@@ -124,6 +125,14 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
     if request.param == "sqlite":
         yield _sqlite_url(tmp_path)
         return
+    async with _postgresql_database() as url:
+        yield url
+
+
+@pytest_asyncio.fixture
+async def postgresql_url() -> AsyncIterator[str]:
+    """An empty PostgreSQL database's URL for this test alone (a test that only
+    means something on PostgreSQL, e.g. LISTEN/NOTIFY); skipped when unreachable."""
     async with _postgresql_database() as url:
         yield url
 

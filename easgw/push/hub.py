@@ -16,7 +16,7 @@ memo of answers computed from the store at a generation, so the many waiters
 woken by one change can share one store read (``memo_get``/``memo_put``).
 
 Single process, single event loop: everything here runs on the loop thread.
-Scale-out (PostgreSQL LISTEN/NOTIFY) will feed ``notify`` the same way.
+Across processes, easgw/push/pg_bridge.py (PostgreSQL LISTEN/NOTIFY) feeds ``notify`` the same way.
 """
 
 from __future__ import annotations
