@@ -379,6 +379,10 @@ def events(draw: st.DrawFn) -> str:
     ]
     if draw(st.booleans()):
         lines.append("RRULE:FREQ=DAILY;COUNT=5")
+        for day in draw(st.lists(st.integers(1, 4), unique=True, max_size=2)):
+            gone = start + timedelta(days=day)  # a deleted occurrence (EXDATE)
+            zone = ";TZID=Europe/Paris" if zoned else ""
+            lines.append(f"EXDATE{zone}:{gone:{fmt}}{'' if zoned else 'Z'}")
     if draw(st.booleans()):
         lines.append("BEGIN:VALARM\nACTION:DISPLAY\nTRIGGER:-PT5M\nDESCRIPTION:x\nEND:VALARM")
     lines.append("END:VEVENT")
