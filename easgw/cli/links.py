@@ -9,8 +9,9 @@
   store with the link policy applied (easgw/conference.py ``on_write``): the revoked
   row no longer counts, so a new row and a new link replace the old one on the event,
   and the phones get the new link on their next Sync (the stored event changed, so it
-  goes out as a Change; a Ping the server holds is not woken at once: this command
-  runs in another process, outside the server's change feed). With
+  goes out as a Change; on PostgreSQL the command announces the change to the
+  running gateway processes over LISTEN/NOTIFY, so a Ping they hold answers at once;
+  on SQLite a held Ping answers at its heartbeat). With
   ``store.scheduling = "gateway"`` the attendees get the new link too: their copies
   on the embedded store are re-written and an updated iMIP REQUEST is relayed
   (easgw/scheduling/outgoing.py ``schedule_write``). If the event cannot be
@@ -32,8 +33,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import BinaryIO
 
 from sqlalchemy import select
@@ -45,6 +47,7 @@ from easgw.commands.sync.ids import begin_immediate
 from easgw.conference_registry import LIVE, list_rows, set_status
 from easgw.gateway import Gateway
 from easgw.mail.outbox import Outbox
+from easgw.push.pg_bridge import PgBridge, is_postgresql
 from easgw.scheduling.outgoing import schedule_write
 from easgw.state.conference_models import ConferenceLinkRow, LinkStatus
 from easgw.state.models import User
@@ -192,11 +195,30 @@ async def _revoke(gateway: Gateway, args: argparse.Namespace) -> tuple[int, int]
         return len(rows), rewritten
 
 
+@contextlib.asynccontextmanager
+async def _announcing(gateway: Gateway) -> AsyncIterator[None]:
+    """On PostgreSQL, the running gateway processes hear of the re-written events
+    (easgw/push/pg_bridge.py), so the phones' held Pings answer at once."""
+    if not is_postgresql(gateway.config.database_url):
+        yield
+        return
+    bridge = PgBridge(gateway.config.database_url, gateway.hub)
+    await bridge.start()
+    gateway.bridge = bridge
+    try:
+        yield
+        await bridge.flush()
+    finally:
+        gateway.bridge = None
+        await bridge.close()
+
+
 def cmd_revoke(args: argparse.Namespace, stdin: BinaryIO, stdout: BinaryIO) -> int:
     del stdin
 
     async def work(gateway: Gateway) -> None:
-        revoked, rewritten = await _revoke(gateway, args)
+        async with _announcing(gateway):
+            revoked, rewritten = await _revoke(gateway, args)
         if rewritten and gateway.config.smtp.host:  # the attendees' updated invitations
             await Outbox(gateway.database, gateway.config.smtp).retry_due()
         stdout.write(f"revoked {revoked} link(s) of {args.uid}\n".encode())

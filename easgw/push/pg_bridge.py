@@ -65,6 +65,8 @@ class PgBridge:
         self._pending = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._connected = asyncio.Event()
+        self._idle = asyncio.Event()  # nothing queued and nothing being sent
+        self._idle.set()
         #: Notifications received from other processes (for tests and logs).
         self.received = 0
 
@@ -86,7 +88,17 @@ class PgBridge:
         if len(ref) > _LONGEST_REF:
             return
         self._queue[ref] = None
+        self._idle.clear()
         self._pending.set()
+
+    async def flush(self, timeout: float = 5.0) -> bool:
+        """Wait until every published ref is sent (a short-lived process, e.g. the
+        CLI, before it closes); False when that took longer than ``timeout``."""
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout)
+        except TimeoutError:
+            return False
+        return True
 
     def _received(self, _connection: Any, _pid: int, _channel: str, payload: str) -> None:
         origin, _, ref = payload.partition(" ")
@@ -127,3 +139,5 @@ class PgBridge:
                     "SELECT pg_notify($1, $2)", CHANNEL, f"{self.origin} {ref}"
                 )
                 self._queue.pop(ref, None)
+            if not self._queue:
+                self._idle.set()
