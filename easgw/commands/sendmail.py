@@ -117,6 +117,7 @@ async def _envelope(ctx: RequestContext, request: ComposeMailRequest) -> Envelop
         request.source,
         forward=request.command is Command.SmartForward,
         replace_mime=request.replace_mime,
+        forwardees=request.forwardees,
     )
     try:
         return envelope(

@@ -14,21 +14,31 @@ invitation. The whole series is attached even for a 14.1+ ``InstanceId`` (the
 recipient's client shows the occurrence the text names; a one-occurrence
 REQUEST would need the organizer's consent to add a guest to one instance).
 
-Not done: adding the forwardees to the organizer's event (Exchange's "meeting
-forward notification"); the organizer's copy lists who the organizer invited.
+16.x ``Forwardees`` (MS-ASCMD 2.2.3.79) of a meeting the user organizes join
+the meeting: they are added to the stored event as ATTENDEEs (NEEDS-ACTION,
+RSVP) before the REQUEST is built, so the invitation names them, later updates
+reach them, and those who are easgw users of the embedded store get their copy
+(easgw/scheduling). The forward itself is their invitation: no other mail.
+A forward by an attendee leaves the organizer's event alone (the organizer
+stays the organizer, MS-ASCMD 3.1.5.7; Exchange's notice to the organizer of
+such a forward is not sent).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Sequence
 from email.message import EmailMessage
 from typing import TYPE_CHECKING
 
 from easgw.commands.sync.ids import item_for_server_id
 from easgw.folders import FolderMap
-from protocol.calendar.itip import messages_for_write, organizer_of
-from protocol.composemail import Source
-from providers.stores.base import StoreError
+from easgw.scheduling.outgoing import schedule_write
+from protocol.calendar.itip import messages_for_write, organized_by, organizer_of
+from protocol.calendar.itip_answers import with_attendees
+from protocol.composemail import Forwardee, Source
+from providers.stores.base import Item, StoreError, SupportsSharedSession
 
 if TYPE_CHECKING:
     from easgw.gateway import RequestContext
@@ -41,16 +51,27 @@ _EVENT_ERRORS = (ValueError, KeyError, IndexError, TypeError, AttributeError, As
 
 
 async def attach_forwarded_meeting(
-    ctx: RequestContext, message: EmailMessage, source: Source | None, *, replace_mime: bool
+    ctx: RequestContext,
+    message: EmailMessage,
+    source: Source | None,
+    *,
+    replace_mime: bool,
+    forwardees: Sequence[Forwardee] = (),
 ) -> EmailMessage:
     """``message`` with the forwarded meeting's REQUEST attached, when it needs one."""
-    if source is None or replace_mime or source.folder_id is None or source.item_id is None:
+    if source is None or source.folder_id is None or source.item_id is None:
+        return message
+    found = await _stored(ctx, source.folder_id, source.item_id)
+    if found is None:
+        return message
+    calendar_id, item = found
+    ical = item.ical
+    if forwardees:
+        ical = await _invite_forwardees(ctx, calendar_id, item, forwardees)
+    if replace_mime:
         return message
     if any(part.get_content_type() == "text/calendar" for part in message.walk()):
         return message  # the phone wrote its own invitation: invitations.py enriches it
-    ical = await _stored(ctx, source.folder_id, source.item_id)
-    if ical is None:
-        return message
     try:
         organizer = organizer_of(ical)
         requests = (
@@ -75,8 +96,42 @@ async def attach_forwarded_meeting(
     return message
 
 
-async def _stored(ctx: RequestContext, collection_id: str, server_id: str) -> str | None:
-    """The iCalendar text of the calendar item the Source names, or None."""
+async def _invite_forwardees(
+    ctx: RequestContext, calendar_id: str, item: Item, forwardees: Sequence[Forwardee]
+) -> str:
+    """The organizer's event with the forwardees as ATTENDEEs, stored (and the local
+    ones' copies delivered); the event unchanged when the user is not its organizer."""
+    try:
+        if not organized_by(item.ical, ctx.user.email) and organizer_of(item.ical) is not None:
+            return item.ical
+        after = with_attendees(item.ical, [(f.email, f.name) for f in forwardees])
+    except _EVENT_ERRORS:
+        return item.ical
+    if after == item.ical:
+        return item.ical
+    gateway, store = ctx.gateway, ctx.gateway.store
+    try:
+        async with gateway.database.sessions() as session, session.begin():
+            shared = store if isinstance(store, SupportsSharedSession) else None
+            joined = gateway.store_shares_database and shared is not None
+            async with shared.joined(session) if joined and shared else contextlib.nullcontext():
+                await store.put_item(
+                    ctx.store_user, calendar_id, after, item_id=item.ref.id, if_match=item.ref.etag
+                )
+                await schedule_write(
+                    gateway, session, ctx.user, item.ical, after, joined=joined, send_mail=False
+                )
+    except StoreError as exc:
+        log.info("forwardees not added to the meeting", extra={"kind": type(exc).__name__})
+        return item.ical
+    log.info("forwardees added to the meeting", extra={"forwardees": len(forwardees)})
+    return after
+
+
+async def _stored(
+    ctx: RequestContext, collection_id: str, server_id: str
+) -> tuple[str, Item] | None:
+    """(store calendar id, item) of the calendar item the Source names, or None."""
     folders = FolderMap(ctx.gateway.database.sessions, ctx.user.id)
     store_ref = await folders.store_ref(collection_id)
     if store_ref is None or not store_ref.startswith("calendar:"):
@@ -87,10 +142,9 @@ async def _stored(ctx: RequestContext, collection_id: str, server_id: str) -> st
         )
     if item_id is None:
         return None
+    calendar_id = store_ref.removeprefix("calendar:")
     try:
-        found = await ctx.gateway.store.get_items(
-            ctx.store_user, store_ref.removeprefix("calendar:"), [item_id]
-        )
+        found = await ctx.gateway.store.get_items(ctx.store_user, calendar_id, [item_id])
     except StoreError:
         return None
-    return found[0].ical if found else None
+    return (calendar_id, found[0]) if found else None

@@ -17,7 +17,7 @@ recipients (easgw/mail/invitations.py).
 from __future__ import annotations
 
 import email.policy
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from easgw.gateway import RequestContext
-    from protocol.composemail import Source
+    from protocol.composemail import Forwardee, Source
 
 __all__ = [
     "Envelope",
@@ -123,6 +123,7 @@ async def prepare_outgoing(
     *,
     forward: bool = False,
     replace_mime: bool = False,
+    forwardees: Sequence[Forwardee] = (),
 ) -> EmailMessage:
     """The place where the conference rules act on a phone's outgoing message.
 
@@ -136,5 +137,7 @@ async def prepare_outgoing(
     from easgw.mail.invitations import add_conference_links
 
     if forward:
-        message = await attach_forwarded_meeting(ctx, message, source, replace_mime=replace_mime)
+        message = await attach_forwarded_meeting(
+            ctx, message, source, replace_mime=replace_mime, forwardees=forwardees
+        )
     return await add_conference_links(ctx, message)

@@ -8,7 +8,7 @@ import icalendar
 import pytest
 
 from protocol.calendar.itip import reply_message, with_sequence
-from protocol.calendar.itip_answers import ask_again
+from protocol.calendar.itip_answers import ask_again, with_attendees
 from protocol.calendar.itip_counter import counter_message
 from tests.protocol.test_itip import (
     BASE,
@@ -194,3 +194,16 @@ def test_a_title_edit_keeps_the_answers() -> None:
     renamed = with_sequence(ANSWERED, ANSWERED.replace("SUMMARY:Planning", "SUMMARY:Plans"))
     assert ask_again(ANSWERED, renamed) == renamed
     assert ask_again(None, ANSWERED) == ANSWERED
+
+
+def test_forwardees_are_added_once_and_asked_to_answer() -> None:
+    people = [("erin@example.com", "Erin"), ("BOB@example.org", "Bob again"), ("", "nobody")]
+    added = with_attendees(BASE, people)
+    master, override = (e for e in icalendar.Calendar.from_ical(added).walk("VEVENT"))
+    for event in (master, override):  # the override has a list of its own
+        erins = [a for a in event["ATTENDEE"] if str(a) == "mailto:erin@example.com"]
+        assert len(erins) == 1
+        assert erins[0].params["PARTSTAT"] == "NEEDS-ACTION" and erins[0].params["CN"] == "Erin"
+    bobs = [a for a in master["ATTENDEE"] if str(a).lower() == "mailto:bob@example.org"]
+    assert len(bobs) == 1  # already invited: not twice
+    assert with_attendees(added, people) == added  # nothing new: the same text
