@@ -2,8 +2,8 @@
 
 Routes (paths matched case-insensitively, as phones and proxies vary):
 ``/Microsoft-Server-ActiveSync`` (OPTIONS, POST), ``/autodiscover/autodiscover.xml``
-(POST, GET), ``/healthz`` (GET). Resources open and close in ``cleanup_ctx``;
-there are no module globals.
+(POST, GET), ``/healthz`` (GET), ``/metrics`` (GET, easgw/metrics.py). Resources
+open and close in ``cleanup_ctx``; there are no module globals.
 """
 
 from __future__ import annotations
@@ -22,8 +22,17 @@ from easgw.commands import registry
 from easgw.config import Config
 from easgw.devices import flush_last_seen
 from easgw.gateway import Gateway
-from easgw.http import CLIENT_ADDRESS, CONFIG_KEY, REGISTRY, SCHEME, eas_options, eas_post
+from easgw.http import (
+    CLIENT_ADDRESS,
+    COMMAND_NAME,
+    CONFIG_KEY,
+    REGISTRY,
+    SCHEME,
+    eas_options,
+    eas_post,
+)
 from easgw.mail.outbox import Outbox, RetryLoop
+from easgw.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from easgw.push.pg_bridge import PgBridge, is_postgresql
 
 __all__ = ["GATEWAY", "MAIL_RETRY", "create_app"]
@@ -130,6 +139,31 @@ async def _last_seen_ctx(app: web.Application) -> AsyncIterator[None]:
         await task
 
 
+async def _dispatch(request: web.Request) -> web.StreamResponse:
+    path = request.path.rstrip("/").lower()
+    gateway = request.app[GATEWAY]
+    if path == EAS_PATH:
+        if request.method == "OPTIONS":
+            return await eas_options(request, gateway)
+        if request.method == "POST":
+            answer = await eas_post(request, gateway)
+            gateway.metrics.answered(request.get(COMMAND_NAME), answer.status)
+            return answer
+        raise web.HTTPMethodNotAllowed(request.method, ["OPTIONS", "POST"])
+    if path in AUTODISCOVER_PATHS:
+        return await autodiscover.handle(request, gateway)
+    if path.startswith(conference_redirect.PREFIX):
+        return await conference_redirect.handle(request, gateway)
+    if request.method not in ("GET", "HEAD"):
+        raise web.HTTPNotFound
+    if path == "/healthz":
+        return web.json_response({"status": "ok"})
+    if path == "/metrics":
+        body = await gateway.metrics.render()
+        return web.Response(body=body, headers={"Content-Type": METRICS_CONTENT_TYPE})
+    raise web.HTTPNotFound
+
+
 def create_app(config: Config) -> web.Application:
     """The gateway as an aiohttp application."""
     middlewares = [_errors, _proxy_middleware(config)]
@@ -164,22 +198,5 @@ def create_app(config: Config) -> web.Application:
 
     app.on_shutdown.append(end_held_requests)
 
-    async def dispatch(request: web.Request) -> web.StreamResponse:
-        path = request.path.rstrip("/").lower()
-        gateway = request.app[GATEWAY]
-        if path == EAS_PATH:
-            if request.method == "OPTIONS":
-                return await eas_options(request, gateway)
-            if request.method == "POST":
-                return await eas_post(request, gateway)
-            raise web.HTTPMethodNotAllowed(request.method, ["OPTIONS", "POST"])
-        if path in AUTODISCOVER_PATHS:
-            return await autodiscover.handle(request, gateway)
-        if path == "/healthz" and request.method in ("GET", "HEAD"):
-            return web.json_response({"status": "ok"})
-        if path.startswith(conference_redirect.PREFIX):
-            return await conference_redirect.handle(request, gateway)
-        raise web.HTTPNotFound
-
-    app.router.add_route("*", "/{tail:.*}", dispatch)
+    app.router.add_route("*", "/{tail:.*}", _dispatch)
     return app

@@ -21,6 +21,7 @@ from easgw.conference import Conferencing
 from easgw.config import Config
 from easgw.devices import LastSeenBook, flush_last_seen
 from easgw.folders import calendar_ref
+from easgw.metrics import Metrics
 from easgw.policy import policy_fingerprint
 from easgw.push import ChangeHub, HierarchyMisses
 from easgw.push.caldav_poller import Pollers, SupportsPolling
@@ -107,6 +108,8 @@ class Gateway:
         self.pollers: Pollers | None = None
         if isinstance(self.store, SupportsPolling):
             self.pollers = Pollers(self.hub, self.store, config.store.poll_seconds)
+        #: ``GET /metrics`` (easgw/metrics.py).
+        self.metrics = Metrics(self)
 
     @property
     def store_shares_database(self) -> bool:

@@ -222,12 +222,17 @@ def _offered_commands(request: web.Request) -> Sequence[Command]:
     return [command for command in Command if command in specs]
 
 
+#: The request's EAS command name, once its request line is read.
+COMMAND_NAME: web.RequestKey[str] = web.RequestKey("command_name", str)
+
+
 async def eas_post(request: web.Request, gateway: Gateway) -> web.Response:
     """POST: one EAS command, from request line to encoded answer."""
     try:
         line = parse_request_line(request.rel_url.raw_query_string, request.headers)
     except RequestLineError as exc:
         return _text_response(400, f"bad request line: {exc}")
+    request[COMMAND_NAME] = line.command.name  # for the metrics (easgw/metrics.py)
     specs: dict[Command, CommandSpec] = request.app[REGISTRY]
     spec = specs.get(line.command)
     if spec is None:
@@ -386,10 +391,26 @@ def _empty_response() -> web.Response:
     return response
 
 
-def _legacy_status(status: int) -> web.Response:
+#: Statuses at and above ServerError that the message itself causes (MS-ASCMD 2.2.2):
+#: the phone sent something that cannot go (a 400), not a fault of the server (a 500).
+_MESSAGE_FAULTS = frozenset({
+    CommonStatus.MessageRecipientUnresolved,
+    CommonStatus.MessageReplyNotAllowed,
+    CommonStatus.MessagePreviouslySent,
+    CommonStatus.MessageHasNoRecipient,
+    CommonStatus.AttachmentIsTooLarge,
+})  # fmt: skip
+
+
+def _legacy_status(status: int, http_status: int | None = None) -> web.Response:
     """A command without a Status element at this version (12.x SendMail): its
-    status as an HTTP error, 400 for a request the server cannot read, else 500."""
-    http_status = 400 if status < CommonStatus.ServerError else 500
+    status as an HTTP error, 400 for a request the server cannot read, else 500
+    (or the status the command chose: 503 + Retry-After for "not now")."""
+    if http_status == 503:
+        return _text_response(503, CommonStatus(status).name, **{"Retry-After": "300"})
+    if http_status is None:
+        client_side = status < CommonStatus.ServerError or status in _MESSAGE_FAULTS
+        http_status = 400 if client_side else 500
     try:
         name = CommonStatus(status).name
     except ValueError:
@@ -412,7 +433,7 @@ async def _run(
     except EasStatusError as exc:
         log.info("command ended with a status", extra={"status": exc.status})
         if _raw_form(spec, ctx.version):
-            return _legacy_status(exc.status)
+            return _legacy_status(exc.status, exc.http_status)
         return status_answer(spec, exc.status)
     except StoreUnavailable as exc:
         retry = str(int(exc.retry_after or 30))
