@@ -98,10 +98,13 @@ class CommonStatus(enum.IntEnum):
 class EasStatusError(Exception):
     """A command ends with an EAS status (common or the command's own)."""
 
-    def __init__(self, status: int, message: str = "") -> None:
+    def __init__(self, status: int, message: str = "", *, http_status: int | None = None) -> None:
         super().__init__(status, message)
         self.status = int(status)
         self.message = message
+        #: The HTTP status for the forms without a Status element (12.x SendMail),
+        #: when the default (400 / 500) would misstate it (503: try again later).
+        self.http_status = http_status
 
     def __str__(self) -> str:
         return f"EAS status {self.status}" + (f": {self.message}" if self.message else "")

@@ -71,7 +71,11 @@ async def handle(ctx: RequestContext, request: ComposeMailRequest) -> ComposeMai
             "mail not sent: smtp.host is not configured",
             extra={"command": request.command.name, "user": ctx.user.login},
         )
-        raise EasStatusError(CommonStatus.MailSubmissionFailed, "no SMTP relay configured")
+        # 12.x has no Status element: "service unavailable, try later" (HTTP 503),
+        # not a server fault (500), is what a missing relay means to the phone.
+        raise EasStatusError(
+            CommonStatus.MailSubmissionFailed, "no SMTP relay configured", http_status=503
+        )
     outbox = Outbox(ctx.gateway.database, smtp)
     if request.client_id is not None:  # a resend: answered before any work is done
         known = await outbox.find_client_id(ctx.device.id, request.client_id)

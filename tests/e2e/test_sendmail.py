@@ -262,8 +262,9 @@ async def test_no_relay_configured(
 ) -> None:
     client = await gateway_with(aiohttp_client, tmp_path, "")
     answer = await send(EasClient(client, version=version), invitation())
-    if version == "12.1":
-        assert answer.status == 500
+    if version == "12.1":  # no Status element: "not now", as a missing relay means
+        assert answer.status == 503
+        assert answer.headers["Retry-After"] == "300"
     else:
         assert answer.find("/ComposeMail:SendMail/ComposeMail:Status") == "120"
     assert await outbox_rows(client) == []
@@ -308,6 +309,9 @@ async def test_message_without_recipient(
     mime = b"From: alice@example.com\r\nSubject: nobody\r\n\r\nhello\r\n"
     answer = await send(EasClient(client, version="14.1"), mime)
     assert answer.find("/ComposeMail:SendMail/ComposeMail:Status") == "119"
+    # 12.x has no Status element: the phone's message is at fault, an HTTP 400.
+    legacy = await send(EasClient(client, version="12.1"), mime)
+    assert legacy.status == 400 and b"MessageHasNoRecipient" in legacy.body
     assert await outbox_rows(client) == []
 
 
