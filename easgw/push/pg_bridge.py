@@ -34,15 +34,19 @@ from sqlalchemy.engine import make_url
 
 from easgw.push.hub import ChangeHub
 
-__all__ = ["CHANNEL", "PgBridge", "is_postgresql"]
+__all__ = ["APPLICATION_NAME", "CHANNEL", "PgBridge", "is_postgresql"]
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "easgw_changes"
+#: How the bridge's connection shows in pg_stat_activity.
+APPLICATION_NAME = "easgw-change-bridge"
 #: A NOTIFY payload must stay under 8000 bytes; store refs are far shorter.
 _LONGEST_REF = 4000
 _FIRST_RETRY = 1.0
 _LONGEST_RETRY = 30.0
+#: A quiet connection is checked this often (a dropped TCP link says nothing).
+_CHECK_SECONDS = 30.0
 
 
 def is_postgresql(url: str) -> bool:
@@ -69,6 +73,8 @@ class PgBridge:
         self._idle.set()
         #: Notifications received from other processes (for tests and logs).
         self.received = 0
+        #: Connections opened (1 + the re-connections after a drop).
+        self.connections = 0
 
     async def start(self) -> None:
         """Connect (waiting up to 5 s for the first connection) and keep connected."""
@@ -100,6 +106,22 @@ class PgBridge:
             return False
         return True
 
+    async def _next(self, lost: asyncio.Event) -> bool:
+        """Wait for something to send (True), the check interval (False) or the
+        connection's end (raises ConnectionError)."""
+        pending = asyncio.ensure_future(self._pending.wait())
+        gone = asyncio.ensure_future(lost.wait())
+        try:
+            done, _ = await asyncio.wait(
+                {pending, gone}, timeout=_CHECK_SECONDS, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            pending.cancel()
+            gone.cancel()
+        if gone in done or lost.is_set():
+            raise ConnectionError("the server ended the connection")
+        return pending in done
+
     def _received(self, _connection: Any, _pid: int, _channel: str, payload: str) -> None:
         origin, _, ref = payload.partition(" ")
         if origin == self.origin or not ref:
@@ -111,27 +133,37 @@ class PgBridge:
         wait = _FIRST_RETRY
         while True:
             try:
-                connection = await asyncpg.connect(self._dsn)
+                connection = await asyncpg.connect(
+                    self._dsn, server_settings={"application_name": APPLICATION_NAME}
+                )
             except (OSError, asyncpg.PostgresError) as exc:
                 log.warning("change bridge: cannot connect", extra={"reason": str(exc)[:200]})
                 await asyncio.sleep(wait)
                 wait = min(wait * 2, _LONGEST_RETRY)
                 continue
             wait = _FIRST_RETRY
+            self.connections += 1
+            lost = asyncio.Event()
+            connection.add_termination_listener(lambda _connection, ended=lost: ended.set())
             try:
                 await connection.add_listener(CHANNEL, self._received)
                 self._connected.set()
-                await self._send_loop(connection)
+                await self._send_loop(connection, lost)
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                # ConnectionError is an OSError: the server ended the connection.
                 log.warning("change bridge: connection lost", extra={"reason": str(exc)[:200]})
             finally:
                 self._connected.clear()
                 with contextlib.suppress(Exception):
                     await asyncio.shield(connection.close(timeout=2))
 
-    async def _send_loop(self, connection: asyncpg.Connection) -> None:
+    async def _send_loop(self, connection: asyncpg.Connection, lost: asyncio.Event) -> None:
+        """Send what is published, until the connection is gone (raises: the server
+        ended it, or the check of a quiet connection every ``_CHECK_SECONDS`` failed)."""
         while True:
-            await self._pending.wait()
+            if not await self._next(lost):
+                await connection.execute("SELECT 1")  # a quiet while: is it still there?
+                continue
             self._pending.clear()
             while self._queue:
                 ref = next(iter(self._queue))

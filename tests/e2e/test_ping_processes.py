@@ -13,9 +13,12 @@ import asyncio
 import time
 from pathlib import Path
 
+import asyncpg
 from aiohttp.test_utils import TestClient
 
 from easgw.app import GATEWAY, create_app
+from easgw.push.pg_bridge import APPLICATION_NAME
+from tests.databases import POSTGRES_HOST, POSTGRES_PORT, POSTGRES_USER
 from tests.e2e.test_ping import CONFIG, calendar_ref, held, ping, status
 from tests.e2e.test_sync import ClientFactory, Phone, _phone, add, commands
 from tests.harness import add_user, make_config
@@ -82,3 +85,43 @@ async def test_the_writers_own_ping_in_another_process_stays_held(
     await asyncio.sleep(0.3)
     assert not waiting.done()  # ...and A's own write does not answer A's Ping
     waiting.cancel()
+
+
+async def test_the_bridge_reconnects_after_the_server_ends_its_connection(
+    aiohttp_client: ClientFactory, tmp_path: Path, postgresql_url: str
+) -> None:
+    """PostgreSQL ends the LISTEN connections (an admin's pg_terminate_backend, a
+    restart): each bridge opens a new one, and a write through one process wakes
+    a Ping held by the other again."""
+    one, two = await _gateways(aiohttp_client, tmp_path, postgresql_url)
+    bridge = two.app[GATEWAY].bridge
+    assert bridge is not None and bridge.connections == 1
+    database = postgresql_url.rsplit("/", 1)[1]
+    admin = await asyncpg.connect(
+        user=POSTGRES_USER, host=POSTGRES_HOST, port=POSTGRES_PORT, database="postgres"
+    )
+    try:
+        ended = await admin.fetch(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE application_name = $1 AND datname = $2",
+            APPLICATION_NAME,
+            database,
+        )
+    finally:
+        await admin.close()
+    assert len(ended) == 2  # one bridge per gateway
+    bridges = [two.app[GATEWAY].bridge, one.app[GATEWAY].bridge]
+    for _ in range(300):
+        if all(b is not None and b.connections == 2 for b in bridges):
+            break
+        await asyncio.sleep(0.01)
+    assert all(b is not None and b.connections == 2 for b in bridges)
+
+    a = await _started(one, "16.1", "DEVA")
+    b = await _started(two, "16.1", "DEVB")
+    _, ref = await calendar_ref(two)
+    waiting = asyncio.create_task(ping(b, [b.calendar], heartbeat=20))
+    await held(two, ref, 1)
+    await a.sync(add("16.1", "c1", "After the restart", uid="restart-1"))
+    answer = await asyncio.wait_for(waiting, 5)
+    assert status(answer) == "2"
