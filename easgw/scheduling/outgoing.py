@@ -60,11 +60,10 @@ from protocol.calendar.itip import (
     messages_for_delete,
     messages_for_write,
     organized_by,
-    reply_message,
     with_sequence,
 )
 from protocol.calendar.itip_answers import ask_again
-from protocol.calendar.itip_counter import counter_message
+from protocol.calendar.itip_reply import counter_message, reply_message
 from protocol.calendar.model import version_tuple
 from providers.stores.base import StoreUser
 

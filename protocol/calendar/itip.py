@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
 import icalendar
@@ -34,17 +34,15 @@ from protocol.calendar import itip_read as read
 from protocol.calendar.conference import CONFERENCE_PROPERTIES, TEAMS_PROPERTY
 
 __all__ = [
+    "SCHEDULING_PARAMS",
     "ItipMessage",
     "messages_for_delete",
     "messages_for_write",
     "organized_by",
     "organizer_of",
-    "reply_message",
     "with_sequence",
 ]
 
-PRODID = "-//easgw//iTIP//EN"
-PARTSTATS = frozenset({"ACCEPTED", "TENTATIVE", "DECLINED"})
 #: Changes that make an earlier invitation stale (RFC 5546 2.1.4): SEQUENCE + 1.
 #: "END" stands for DTEND / DTSTART + DURATION, compared as the instant it means.
 SEQUENCE_KEYS = ("DTSTART", "END", "RRULE", "RDATE", "EXDATE", "STATUS")
@@ -52,9 +50,8 @@ SEQUENCE_KEYS = ("DTSTART", "END", "RRULE", "RDATE", "EXDATE", "STATUS")
 _SEEN = ("SUMMARY", "LOCATION", "DESCRIPTION", "CONFERENCE", TEAMS_PROPERTY)
 VISIBLE_KEYS = (*SEQUENCE_KEYS, *_SEEN, *CONFERENCE_PROPERTIES)
 _SETS = frozenset({"RDATE", "EXDATE", "CONFERENCE"})  # order carries no meaning
-_SCHEDULING_PARAMS = ("SCHEDULE-AGENT", "SCHEDULE-STATUS", "SCHEDULE-FORCE-SEND")
+SCHEDULING_PARAMS = ("SCHEDULE-AGENT", "SCHEDULE-STATUS", "SCHEDULE-FORCE-SEND")
 _KEPT_PRIVATE = "X-EASGW-CONFERENCE"  # the prefix of the X-EASGW-* properties that travel
-_DROPPED_IN_REPLY = frozenset({*_SCHEDULING_PARAMS, "RSVP", "PARTSTAT"})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -105,20 +102,9 @@ def _visible_change(before: list[icalendar.Component], after: list[icalendar.Com
 # Organizer, attendees, recipients
 
 
-def _organizer_line(events: list[icalendar.Component]) -> Any:
-    master = read.master_of(events)
-    values = read.values_of(master, "ORGANIZER") if master is not None else []
-    return values[0] if values else None
-
-
-def _organizer(events: list[icalendar.Component]) -> str | None:
-    text = str(_organizer_line(events) or "").strip()
-    return (text[7:].strip() if text[:7].lower() == "mailto:" else text) or None
-
-
 def organizer_of(ical: str) -> str | None:
     """The master's ORGANIZER address without ``mailto:``, as written; None if none."""
-    return _organizer(read.events_of(read.parse(ical)))
+    return read.organizer_address(read.events_of(read.parse(ical)))
 
 
 def _attendees(events: Iterable[icalendar.Component]) -> Iterator[Any]:
@@ -130,7 +116,7 @@ def organized_by(ical: str, email: str) -> bool:
     """Whether ``email`` organizes this meeting: it is the ORGANIZER and someone
     else is invited (an event with an ORGANIZER but no guest is no meeting)."""
     events = read.events_of(read.parse(ical))
-    organizer = _organizer(events)
+    organizer = read.organizer_address(events)
     if organizer is None or organizer.lower() != read.bare(email):
         return False
     return any(
@@ -161,7 +147,7 @@ def _recipients(events: list[icalendar.Component], excluded: Collection[str]) ->
 def _excluded(organizer: str, events: list[icalendar.Component], skip: Collection[str]) -> set[str]:
     out = {read.bare(address) for address in skip}
     out.add(read.bare(organizer))
-    written = _organizer(events)
+    written = read.organizer_address(events)
     if written:
         out.add(written.lower())
     return out
@@ -188,7 +174,7 @@ def _clean(event: icalendar.Component, skip: set[str], now: datetime, organizer:
     ]
     _set_attendees(event, kept)
     for value in [*read.values_of(event, "ATTENDEE"), *read.values_of(event, "ORGANIZER")]:
-        for param in _SCHEDULING_PARAMS:
+        for param in SCHEDULING_PARAMS:
             getattr(value, "params", {}).pop(param, None)
     event.pop("DTSTAMP", None)
     event.add("DTSTAMP", now)
@@ -205,21 +191,6 @@ def _set_sequence(event: icalendar.Component, sequence: int) -> None:
     event.add("SEQUENCE", sequence)
 
 
-def _calendar(source: icalendar.Component, method: str, events: list[icalendar.Component]) -> str:
-    calendar = icalendar.Calendar()
-    calendar.add("PRODID", PRODID)
-    calendar.add("VERSION", "2.0")
-    if "CALSCALE" in source:
-        calendar.add("CALSCALE", str(source["CALSCALE"]))
-    calendar.add("METHOD", method)
-    for component in source.subcomponents:
-        if component.name == "VTIMEZONE":
-            calendar.add_component(component)
-    for event in events:
-        calendar.add_component(event)
-    return str(calendar.to_ical().decode("utf-8"))
-
-
 def _request(
     text: str, recipients: Iterable[str], skip: set[str], organizer: Any, *, update: bool
 ) -> ItipMessage | None:
@@ -233,7 +204,7 @@ def _request(
         _clean(event, skip, now, organizer)
     master = read.master_of(events)
     summary = read.text_of(master, "SUMMARY") if master is not None else ""
-    ical = _calendar(calendar, "REQUEST", events)
+    ical = read.calendar_text(calendar, "REQUEST", events)
     return ItipMessage(method="REQUEST", recipients=to, ical=ical, summary=summary, update=update)
 
 
@@ -267,7 +238,7 @@ def _cancel(
         event.pop("STATUS", None)
         event.add("STATUS", "CANCELLED")
         _set_sequence(event, max(sequence, read.sequence_of(event)))
-    ical, summary = _calendar(calendar, "CANCEL", chosen), read.text_of(master, "SUMMARY")
+    ical, summary = read.calendar_text(calendar, "CANCEL", chosen), read.text_of(master, "SUMMARY")
     return ItipMessage(
         method="CANCEL", recipients=(*cancelled.values(),), ical=ical, summary=summary
     )
@@ -316,10 +287,10 @@ def messages_for_write(
     old_events = read.events_of(read.parse(before)) if before is not None else []
     # Every guest removed: a 16.x phone sends no ORGANIZER (MS-ASCAL 2.2.2.35), so
     # the stored one says whose meeting it was, and the guests still get their CANCEL.
-    written = new_events if _organizer(new_events) is not None else old_events
+    written = new_events if read.organizer_address(new_events) is not None else old_events
     if not _organizer_matches(written, organizer):
         return []
-    excluded, line = _excluded(organizer, written, skip), _organizer_line(written)
+    excluded, line = _excluded(organizer, written, skip), read.organizer_line(written)
     dropped = {read.bare(address) for address in skip}
     now_to = _recipients(new_events, excluded)
     cancelled = _cancelled(new_events)
@@ -397,7 +368,7 @@ def _instance_of(master: icalendar.Component, when: date) -> icalendar.Component
 
 def _organizer_matches(events: list[icalendar.Component], organizer: str) -> bool:
     """Whether the object's ORGANIZER is ``organizer`` (case-insensitively)."""
-    written = _organizer(events)
+    written = read.organizer_address(events)
     return written is not None and written.lower() == read.bare(organizer)
 
 
@@ -414,88 +385,6 @@ def messages_for_delete(before: str, *, organizer: str, skip: Collection[str]) -
         return []
     dropped = {read.bare(address) for address in skip}
     to = _recipients(events, _excluded(organizer, events, skip))
-    line = _organizer_line(events)
+    line = read.organizer_line(events)
     message = _cancel(before, to, dropped, line, read.sequence_of(read.master_of(events)) + 1)
     return [message] if message else []
-
-
-def reply_message(
-    ical: str, *, attendee: str, partstat: str, recurrence_id: datetime | None = None
-) -> ItipMessage | None:
-    """The attendee's answer to the organizer (RFC 5546 3.2.3): METHOD:REPLY, one
-    VEVENT with UID, SEQUENCE, DTSTAMP, ORGANIZER, RECURRENCE-ID for one
-    occurrence, DTSTART/DTEND/SUMMARY, and only this attendee's ATTENDEE."""
-    answer = partstat.strip().upper()
-    if answer not in PARTSTATS:
-        raise ValueError(f"not a reply PARTSTAT: {partstat!r}")
-    calendar = read.parse(ical)
-    events = read.events_of(calendar)
-    master = read.master_of(events)
-    organizer = _organizer(events)
-    who = attendee.strip()
-    who = who[7:] if who[:7].lower() == "mailto:" else who
-    if master is None or organizer is None or organizer.lower() == who.lower():
-        return None
-    if read.address_of(read.values_of(master, "ORGANIZER")[0]) is None:
-        return None  # no mail address to answer to
-    source = master
-    if recurrence_id is not None:
-        wanted = recurrence_id.astimezone(UTC) if recurrence_id.tzinfo else recurrence_id
-        source = read.by_key(events).get(wanted, master)
-    event = icalendar.Event()
-    for name in ("UID", "SEQUENCE", "ORGANIZER", "RECURRENCE-ID", "DTSTART", "DTEND", "SUMMARY"):
-        if name in source and (source is not master or name != "RECURRENCE-ID"):
-            event.add(name, source[name], encode=False)
-    if source is master and recurrence_id is not None:
-        _occurrence_times(event, master, recurrence_id)
-    if "SEQUENCE" not in event:
-        event.add("SEQUENCE", read.sequence_of(master))
-    event.add("DTSTAMP", datetime.now(UTC).replace(microsecond=0))
-    event.add("ATTENDEE", _own_line(events, source, who, answer), encode=False)
-    return ItipMessage(
-        method="REPLY",
-        recipients=(organizer,),
-        ical=_calendar(calendar, "REPLY", [event]),
-        summary=read.text_of(master, "SUMMARY"),
-        partstat=answer,
-    )
-
-
-def _occurrence_times(
-    event: icalendar.Component, master: icalendar.Component, when: datetime
-) -> None:
-    """RECURRENCE-ID (and DTSTART/DTEND) of an occurrence with no override."""
-    for name in ("DTSTART", "DTEND"):
-        event.pop(name, None)
-    moment: date = when.astimezone(UTC) if when.tzinfo else when
-    start = getattr(master.get("DTSTART"), "dt", None)
-    if isinstance(start, date) and not isinstance(start, datetime):
-        moment = when.date()  # an all-day series: DATE values (RFC 5545 3.8.4.4)
-    event.add("RECURRENCE-ID", moment)
-    event.add("DTSTART", moment)
-    end = read.end_of(master)
-    try:
-        length = end - read.atom(master["DTSTART"])  # type: ignore[operator]
-    except (TypeError, KeyError):
-        return  # no end, or one that cannot be compared: DTEND is optional in a REPLY
-    if isinstance(length, timedelta):
-        event.add("DTEND", moment + length)
-
-
-def _own_line(
-    events: list[icalendar.Component], source: icalendar.Component, who: str, answer: str
-) -> icalendar.vCalAddress:
-    """This attendee's ATTENDEE line (as the organizer wrote it, CN kept) with the
-    answer; a new one when the attendee was invited through a list."""
-    for event in (source, *events):
-        for value in read.values_of(event, "ATTENDEE"):
-            if (read.address_of(value) or "").lower() == who.lower():
-                line = icalendar.vCalAddress(str(value))
-                line.params.update(
-                    {k: v for k, v in value.params.items() if k.upper() not in _DROPPED_IN_REPLY}
-                )
-                line.params["PARTSTAT"] = answer
-                return line
-    line = icalendar.vCalAddress(f"mailto:{who}")
-    line.params["PARTSTAT"] = answer
-    return line

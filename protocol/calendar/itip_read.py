@@ -13,15 +13,21 @@ import icalendar
 
 from protocol.calendar.ical_parse import parse_calendar_text
 
+PRODID = "-//easgw//iTIP//EN"
+
 __all__ = [
+    "PRODID",
     "address_of",
     "atom",
     "bare",
     "by_key",
+    "calendar_text",
     "end_of",
     "events_of",
     "key_of",
     "master_of",
+    "organizer_address",
+    "organizer_line",
     "parse",
     "sequence_of",
     "text_of",
@@ -123,3 +129,37 @@ def end_of(event: icalendar.Component) -> object:
     if isinstance(moment, date) and isinstance(length, timedelta):
         return atom(icalendar.vDDDTypes(moment + length))
     return None if duration is None else str(duration)
+
+
+# The organizer and the outgoing object
+
+
+def organizer_line(events: list[icalendar.Component]) -> Any:
+    """The master's ORGANIZER value (a vCalAddress), None when there is none."""
+    master = master_of(events)
+    values = values_of(master, "ORGANIZER") if master is not None else []
+    return values[0] if values else None
+
+
+def organizer_address(events: list[icalendar.Component]) -> str | None:
+    """The master's ORGANIZER address without ``mailto:``, as written; None if none."""
+    text = str(organizer_line(events) or "").strip()
+    return (text[7:].strip() if text[:7].lower() == "mailto:" else text) or None
+
+
+def calendar_text(
+    source: icalendar.Component, method: str, events: list[icalendar.Component]
+) -> str:
+    """A VCALENDAR with METHOD, ``source``'s VTIMEZONEs and ``events`` (CRLF lines)."""
+    calendar = icalendar.Calendar()
+    calendar.add("PRODID", PRODID)
+    calendar.add("VERSION", "2.0")
+    if "CALSCALE" in source:
+        calendar.add("CALSCALE", str(source["CALSCALE"]))
+    calendar.add("METHOD", method)
+    for component in source.subcomponents:
+        if component.name == "VTIMEZONE":
+            calendar.add_component(component)
+    for event in events:
+        calendar.add_component(event)
+    return str(calendar.to_ical().decode("utf-8"))

@@ -17,8 +17,8 @@ from protocol.calendar.itip import (
     ItipMessage,
     messages_for_delete,
     messages_for_write,
-    reply_message,
 )
+from protocol.calendar.itip_reply import reply_message
 
 URL = "https://meet.example/j/123-456"
 EVENT = f"""BEGIN:VCALENDAR

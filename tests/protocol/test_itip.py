@@ -15,9 +15,9 @@ from protocol.calendar.itip import (
     messages_for_write,
     organized_by,
     organizer_of,
-    reply_message,
     with_sequence,
 )
+from protocol.calendar.itip_reply import reply_message
 
 TZ = (
     "BEGIN:VTIMEZONE\r\nTZID:Europe/Paris\r\nBEGIN:STANDARD\r\nDTSTART:19701025T030000\r\n"

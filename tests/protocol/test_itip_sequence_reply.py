@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 import icalendar
 import pytest
 
-from protocol.calendar.itip import reply_message, with_sequence
+from protocol.calendar.itip import with_sequence
 from protocol.calendar.itip_answers import ask_again, with_attendees
-from protocol.calendar.itip_counter import counter_message
+from protocol.calendar.itip_reply import counter_message, reply_message
 from tests.protocol.test_itip import (
     BASE,
     MASTER,
