@@ -13,7 +13,7 @@
     easgw/mail/invitations.py enriches, so nothing is sent for them here;
   * a 16.x MeetingResponse with ``SendResponse`` sends the iMIP REPLY to the
     organizer (MS-ASCMD 2.2.3.163), or with a 16.1 proposed new time the COUNTER
-    (RFC 5546 3.2.7; protocol/calendar/itip_counter.py);
+    (RFC 5546 3.2.7; protocol/calendar/itip_reply.py);
   * on the embedded store, attendees who are easgw users get the meeting in
     their own calendar in the organizer's transaction, and their answers update
     the organizer's copy (easgw/scheduling/local.py), whatever the phones'
