@@ -8,13 +8,12 @@ a checksum) nor a header (it may carry a token).
 
 from __future__ import annotations
 
-import email.utils
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
 from providers.conference.base import ProviderRejected, ProviderUnavailable
+from providers.retry_after import retry_after_seconds
 
 __all__ = ["DEFAULT_TIMEOUT", "new_client", "send"]
 
@@ -31,22 +30,6 @@ def new_client(timeout: float = DEFAULT_TIMEOUT) -> httpx.AsyncClient:
         trust_env=False,
         headers={"User-Agent": USER_AGENT},
     )
-
-
-def _retry_after(value: str | None) -> float | None:
-    """Retry-After as seconds: delta-seconds or an HTTP date (RFC 9110 10.2.3)."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 async def send(
@@ -74,7 +57,8 @@ async def send(
         return response
     if status == 429 or status >= 500:
         raise ProviderUnavailable(
-            f"{where}: HTTP {status}", retry_after=_retry_after(response.headers.get("Retry-After"))
+            f"{where}: HTTP {status}",
+            retry_after=retry_after_seconds(response.headers.get("Retry-After")),
         )
     if status >= 400:
         raise ProviderRejected(f"{where}: HTTP {status}")

@@ -13,9 +13,9 @@ import httpx
 import pytest
 from aiohttp import web
 
+from providers.retry_after import retry_after_seconds
 from providers.stores.base import StoreUnavailable, StoreUser
 from providers.stores.caldav import CalDavStore
-from providers.stores.caldav.client import retry_after_seconds
 from tests.providers.radicale import free_port, radicale
 from tests.providers.test_caldav_store import carol
 

@@ -13,13 +13,12 @@ user's own Basic credentials. This is the store's edge:
 
 from __future__ import annotations
 
-import email.utils
-import time
 from collections.abc import Mapping
 from typing import NoReturn
 
 import httpx
 
+from providers.retry_after import retry_after_seconds
 from providers.stores.base import (
     AuthenticationFailed,
     InvalidData,
@@ -32,27 +31,11 @@ from providers.stores.base import (
 )
 from providers.stores.caldav import davxml
 
-__all__ = ["DavClient", "fail", "read_multistatus", "retry_after_seconds"]
+__all__ = ["DavClient", "fail", "read_multistatus"]
 
 XML = "application/xml; charset=utf-8"
 _TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 _LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)
-
-
-def retry_after_seconds(value: str | None, *, now: float | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP-date)."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        return None
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
 class DavClient:
