@@ -37,8 +37,7 @@ import logging
 from datetime import UTC, datetime
 
 from easgw.commands import CommandSpec
-from easgw.commands.sync.ids import item_for_server_id
-from easgw.folders import FolderMap
+from easgw.commands.sync.ids import calendar_item_of
 from easgw.gateway import RequestContext
 from easgw.scheduling.outgoing import attendee_answered
 from protocol.ashttp import Command
@@ -93,15 +92,7 @@ async def _locate(ctx: RequestContext, entry: ResponseRequest) -> tuple[str, str
     """(store calendar id, store item id) of the request's meeting, or None."""
     if entry.collection_id is None or entry.request_id is None:
         return None  # a Search LongId: easgw has no Search, so it names nothing
-    folders = FolderMap(ctx.gateway.database.sessions, ctx.user.id)
-    store_ref = await folders.store_ref(entry.collection_id)
-    if store_ref is None or not store_ref.startswith("calendar:"):
-        return None  # an unknown folder, or a mail folder: always empty here
-    async with ctx.gateway.database.sessions() as session:
-        item_id = await item_for_server_id(
-            session, ctx.user.id, store_ref, entry.collection_id, entry.request_id
-        )
-    return None if item_id is None else (store_ref.removeprefix("calendar:"), item_id)
+    return await calendar_item_of(ctx, entry.collection_id, entry.request_id)
 
 
 async def _respond(ctx: RequestContext, entry: ResponseRequest) -> tuple[int, str | None]:

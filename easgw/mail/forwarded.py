@@ -32,8 +32,7 @@ from collections.abc import Sequence
 from email.message import EmailMessage
 from typing import TYPE_CHECKING
 
-from easgw.commands.sync.ids import item_for_server_id
-from easgw.folders import FolderMap
+from easgw.commands.sync.ids import calendar_item_of
 from easgw.scheduling.outgoing import schedule_write
 from protocol.calendar.itip import messages_for_write, organized_by, organizer_of
 from protocol.calendar.itip_answers import with_attendees
@@ -132,17 +131,10 @@ async def _stored(
     ctx: RequestContext, collection_id: str, server_id: str
 ) -> tuple[str, Item] | None:
     """(store calendar id, item) of the calendar item the Source names, or None."""
-    folders = FolderMap(ctx.gateway.database.sessions, ctx.user.id)
-    store_ref = await folders.store_ref(collection_id)
-    if store_ref is None or not store_ref.startswith("calendar:"):
-        return None  # a mail folder (always empty here) or an unknown one
-    async with ctx.gateway.database.sessions() as session:
-        item_id = await item_for_server_id(
-            session, ctx.user.id, store_ref, collection_id, server_id
-        )
-    if item_id is None:
+    located = await calendar_item_of(ctx, collection_id, server_id)
+    if located is None:
         return None
-    calendar_id = store_ref.removeprefix("calendar:")
+    calendar_id, item_id = located
     try:
         found = await ctx.gateway.store.get_items(ctx.store_user, calendar_id, [item_id])
     except StoreError:

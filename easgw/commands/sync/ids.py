@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -24,7 +25,11 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
 
+from easgw.folders import FolderMap
 from easgw.state.sync_models import ClientId, CollectionState, ItemId
+
+if TYPE_CHECKING:
+    from easgw.gateway import RequestContext
 
 __all__ = [
     "allocation",
@@ -200,3 +205,19 @@ async def save_spans(
             .values(etag=etag, span_end=span)
             .execution_options(synchronize_session=False)
         )
+
+
+async def calendar_item_of(
+    ctx: RequestContext, collection_id: str, server_id: str
+) -> tuple[str, str] | None:
+    """(store calendar id, store item id) of the calendar item a device names by
+    CollectionId and ServerId (MeetingResponse's RequestId, SmartForward's Source);
+    None for an unknown folder, a mail folder (always empty here) or an unknown item."""
+    store_ref = await FolderMap(ctx.gateway.database.sessions, ctx.user.id).store_ref(collection_id)
+    if store_ref is None or not store_ref.startswith("calendar:"):
+        return None
+    async with ctx.gateway.database.sessions() as session:
+        item_id = await item_for_server_id(
+            session, ctx.user.id, store_ref, collection_id, server_id
+        )
+    return None if item_id is None else (store_ref.removeprefix("calendar:"), item_id)
